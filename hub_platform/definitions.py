@@ -1,0 +1,25 @@
+"""The one place the hub's Dagster definitions are assembled, from the contracts and the zone modules."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from hub_platform.automation import landing_sensor, raw_reconciliation
+from hub_platform.resources import build_resources
+from hub_platform.sources.contract import Registry, default_registry
+from hub_platform.zones.raw import raw_assets
+
+
+def build_definitions(registry: Registry | None = None) -> dg.Definitions:
+    registry = registry or default_registry()
+    return dg.Definitions(
+        assets=[*raw_assets(registry)],
+        sensors=[landing_sensor(registry)],
+        schedules=[raw_reconciliation],
+        resources=build_resources(),
+        # One process per run: Spark starts at most once per run and is shared by its assets.
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions()

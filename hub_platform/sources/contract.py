@@ -1,0 +1,274 @@
+"""Source contracts: one YAML file per source system feed, loaded into validated models.
+
+A *source* is one delivery stream from one system instance (``pos_north``, ``carrier_swiftship``).
+A *feed* is the shape of what it delivers (``pos_transactions``, ``carrier_events``): every source of
+one feed lands in the same raw and clean tables, so the asset graph grows with the number of feeds,
+not with the number of sources. Adding a source is adding one contract file.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+CONTRACTS_DIR = Path(__file__).parent / "contracts"
+
+SYSTEMS = (
+    "erp",
+    "web",
+    "mobile",
+    "pos",
+    "crm",
+    "email",
+    "contact_center",
+    "carrier",
+    "telemetry",
+    "shop_floor",
+)
+FORMATS = ("csv", "jsonl", "parquet", "cdc_jsonl")
+STANDARDIZERS = (
+    "name",
+    "email",
+    "phone",
+    "address",
+    "postcode",
+    "country",
+    "gtin",
+    "currency",
+    "product_code",
+    "upper",
+    "lower",
+    "trim",
+)
+_SCALAR_TYPES = ("string", "int", "float", "bool", "date", "timestamp", "timestamptz")
+_DECIMAL = re.compile(r"^decimal\((\d{1,2}),\s*(\d{1,2})\)$")
+_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class ContractError(ValueError):
+    """A contract file is malformed; the message names the file and what is wrong."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class UnitConversion(_Strict):
+    """Multiply by ``factor`` to turn the source unit into the canonical one (e.g. lb -> kg)."""
+
+    source_unit: str = Field(alias="from")
+    target_unit: str = Field(alias="to")
+    factor: float
+
+
+class Column(_Strict):
+    name: str
+    type: str
+    required: bool = False
+    pii: bool = False
+    description: str = ""
+    source: str | None = None  # column name in the delivered file, when it differs from ``name``
+    standardize: str | None = None
+    default_region: str | None = None  # phone numbers without a country prefix
+    region_column: str | None = None  # per-row region for phone numbers
+    allowed: list[Any] | None = None
+    min: float | None = None
+    max: float | None = None
+    unique: bool = False
+    unit: UnitConversion | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not _IDENTIFIER.match(value):
+            raise ValueError(f"column name {value!r} must be snake_case (a-z, 0-9, _)")
+        return value
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        if value in _SCALAR_TYPES or _DECIMAL.match(value):
+            return value
+        raise ValueError(f"unknown type {value!r}; use one of {', '.join(_SCALAR_TYPES)} or decimal(p,s)")
+
+    @field_validator("standardize")
+    @classmethod
+    def _known_standardizer(cls, value: str | None) -> str | None:
+        if value is not None and value not in STANDARDIZERS:
+            raise ValueError(f"unknown standardizer {value!r}; use one of {', '.join(STANDARDIZERS)}")
+        return value
+
+    @property
+    def file_column(self) -> str:
+        return self.source or self.name
+
+    @property
+    def decimal(self) -> tuple[int, int] | None:
+        match = _DECIMAL.match(self.type)
+        return (int(match[1]), int(match[2])) if match else None
+
+
+class FileFormat(_Strict):
+    type: Literal["csv", "jsonl", "parquet", "cdc_jsonl"]
+    delimiter: str = ","
+    encoding: str = "utf-8"
+    timezone: str = "UTC"  # zone of naive timestamps in the file; stored as UTC
+
+
+class Cdc(_Strict):
+    """Where a change feed keeps its ordering and operation columns."""
+
+    sequence: str  # log sequence number: changes apply in this order, not arrival order
+    operation: str
+    operations: dict[str, Literal["insert", "update", "delete"]] = Field(
+        default_factory=lambda: {"I": "insert", "U": "update", "D": "delete"}
+    )
+
+
+class Contract(_Strict):
+    name: str
+    description: str
+    system: str
+    feed: str
+    entity: str
+    owner: str = "team:data-platform"
+    format: FileFormat
+    keys: list[str]
+    columns: list[Column]
+    cdc: Cdc | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("name", "feed", "entity")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not _IDENTIFIER.match(value):
+            raise ValueError(f"{value!r} must be snake_case (a-z, 0-9, _)")
+        return value
+
+    @field_validator("system")
+    @classmethod
+    def _known_system(cls, value: str) -> str:
+        if value not in SYSTEMS:
+            raise ValueError(f"unknown system {value!r}; use one of {', '.join(SYSTEMS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Contract:
+        names = [c.name for c in self.columns]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate columns: {', '.join(duplicates)}")
+        if not self.keys:
+            raise ValueError("keys must name at least one column")
+        missing = [k for k in self.keys if k not in names]
+        if missing:
+            raise ValueError(f"keys {missing} are not declared columns")
+        is_cdc_format = self.format.type == "cdc_jsonl"
+        if is_cdc_format != (self.cdc is not None):
+            raise ValueError("format cdc_jsonl and a cdc: section go together")
+        if self.cdc:
+            for role, column in (("sequence", self.cdc.sequence), ("operation", self.cdc.operation)):
+                if column not in names:
+                    raise ValueError(f"cdc {role} column {column!r} is not a declared column")
+        for column in self.columns:
+            if column.region_column and column.region_column not in names:
+                raise ValueError(f"{column.name}: region_column {column.region_column!r} is not declared")
+        return self
+
+    @property
+    def pii_columns(self) -> list[str]:
+        return [c.name for c in self.columns if c.pii]
+
+    @property
+    def required_columns(self) -> list[Column]:
+        return [c for c in self.columns if c.required]
+
+    def column(self, name: str) -> Column:
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(name)
+
+    def feed_signature(self) -> tuple[tuple[str, str], ...]:
+        """What every source of one feed must agree on: column names and types."""
+        return tuple((c.name, c.type) for c in self.columns)
+
+
+class Registry(BaseModel):
+    """All contracts, indexed by source and by feed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sources: dict[str, Contract]
+
+    @functools.cached_property
+    def feeds(self) -> dict[str, list[Contract]]:
+        by_feed: dict[str, list[Contract]] = defaultdict(list)
+        for contract in self.sources.values():
+            by_feed[contract.feed].append(contract)
+        return dict(sorted(by_feed.items()))
+
+    def feed_contract(self, feed: str) -> Contract:
+        """The contract that defines a feed's schema (all of a feed's contracts agree on it)."""
+        return self.feeds[feed][0]
+
+    def source(self, name: str) -> Contract:
+        try:
+            return self.sources[name]
+        except KeyError:
+            raise KeyError(f"no contract for source {name!r}; known: {', '.join(sorted(self.sources))}") from None
+
+
+def parse_contract(text: str, origin: str = "<string>") -> Contract:
+    """Parse one contract document, turning every problem into a ContractError naming ``origin``."""
+    try:
+        document = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as error:
+        raise ContractError(f"{origin}: not valid YAML: {error}") from None
+    if not isinstance(document, dict):
+        raise ContractError(f"{origin}: a contract is a YAML mapping, got {type(document).__name__}")
+    try:
+        return Contract.model_validate(document)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'contract'}: {e['msg']}" for e in error.errors()
+        )
+        raise ContractError(f"{origin}: {problems}") from None
+
+
+def load_registry(directory: Path | str = CONTRACTS_DIR) -> Registry:
+    """Load every ``*.yaml`` contract in ``directory`` and check they fit together."""
+    directory = Path(directory)
+    paths = sorted(directory.glob("*.yaml"))
+    if not paths:
+        raise ContractError(f"{directory}: no contract files (*.yaml)")
+    sources: dict[str, Contract] = {}
+    for path in paths:
+        contract = parse_contract(path.read_text(encoding="utf-8"), origin=str(path))
+        if contract.name != path.stem:
+            raise ContractError(f"{path}: name {contract.name!r} must match the file name {path.stem!r}")
+        sources[contract.name] = contract
+    registry = Registry(sources=sources)
+    for feed, contracts in registry.feeds.items():
+        reference = contracts[0]
+        for other in contracts[1:]:
+            if other.feed_signature() != reference.feed_signature():
+                raise ContractError(
+                    f"feed {feed!r}: source {other.name!r} declares columns {other.feed_signature()} "
+                    f"but {reference.name!r} declares {reference.feed_signature()}; "
+                    "sources of one feed must agree on column names and types"
+                )
+            if other.entity != reference.entity or bool(other.cdc) != bool(reference.cdc):
+                raise ContractError(f"feed {feed!r}: {other.name!r} and {reference.name!r} disagree on entity or cdc")
+    return registry
+
+
+@functools.cache
+def default_registry() -> Registry:
+    return load_registry(CONTRACTS_DIR)

@@ -1,0 +1,64 @@
+"""One Spark session per process, started on first use.
+
+Starting the JVM costs ~5 s, so the session is shared by every asset that runs in the process;
+with Dagster's in-process executor (the hub's default) a whole run starts Spark at most once, and
+runs that never touch Spark never start it. ``HUB_SPARK_MASTER`` points it at a cluster.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from pathlib import Path
+
+import pyarrow as pa
+
+_lock = threading.Lock()
+_session = None
+
+
+def spark_session(master: str = "local[2]", shuffle_partitions: int = 4, scratch_dir: str | None = None):
+    """The process's Spark session, created with the hub's settings the first time it is asked for."""
+    global _session
+    with _lock:
+        if _session is not None and not _session.sparkContext._jsc.sc().isStopped():
+            return _session
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")
+        from pyspark.sql import SparkSession
+        from splink.internals.spark.jar_location import similarity_jar_location
+
+        scratch = Path(scratch_dir or tempfile.mkdtemp(prefix="hub-spark-"))
+        builder = (
+            SparkSession.builder.master(master)
+            .appName("hub_platform")
+            .config("spark.jars", similarity_jar_location())
+            .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+            .config("spark.default.parallelism", str(shuffle_partitions))
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+            .config("spark.sql.warehouse.dir", str(scratch / "warehouse"))
+            .config("spark.local.dir", str(scratch / "local"))
+            .config("spark.driver.memory", os.environ.get("HUB_SPARK_DRIVER_MEMORY", "4g"))
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+        )
+        _session = builder.getOrCreate()
+        _session.sparkContext.setLogLevel("ERROR")
+        _session.sparkContext.setCheckpointDir(str(scratch / "checkpoints"))
+        return _session
+
+
+def delta_jar_on_classpath(spark) -> bool:
+    """Whether delta-spark's JVM classes are loadable: true on clusters that ship the Delta jar."""
+    try:
+        spark._jvm.java.lang.Class.forName("io.delta.tables.DeltaTable")
+        return True
+    except Exception:  # py4j wraps ClassNotFoundException
+        return False
+
+
+def to_arrow(frame) -> pa.Table:
+    """Hand a Spark result to Arrow (and so to deltalake) without going through pandas."""
+    return frame.toArrow()

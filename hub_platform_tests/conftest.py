@@ -1,0 +1,41 @@
+"""Shared fixtures: a private hub home per test, one small sample and one Spark session per run."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+
+@pytest.fixture
+def hub_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh HUB_HOME (lake, landing, truth, Dagster instance) that no other test sees."""
+    home = tmp_path / "hub"
+    (home / "dagster").mkdir(parents=True)
+    (home / "dagster" / "dagster.yaml").write_text((Path(__file__).parents[1] / "dagster.yaml").read_text())
+    monkeypatch.setenv("HUB_HOME", str(home))
+    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
+    for name in ("HUB_LAKE_ROOT", "HUB_LANDING_ROOT", "HUB_TRUTH_ROOT", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    return home
+
+
+@pytest.fixture(scope="session")
+def small_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small sample with faults, generated once per test run; treat it as read-only."""
+    from hub_platform.seed.generator import generate
+
+    out = tmp_path_factory.mktemp("sample")
+    generate("small", out, seed=7, faults=True)
+    return out
+
+
+@pytest.fixture(scope="session")
+def spark():
+    from hub_platform.spark import spark_session
+
+    return spark_session("local[2]", 2, str(Path(os.environ.get("PYTEST_SPARK_SCRATCH", "/tmp")) / f"hub-test-spark-{os.getpid()}"))
