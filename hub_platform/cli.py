@@ -46,7 +46,13 @@ def materialize(selection: list[str] | None = None, *, raise_on_error: bool = Fa
         keys = sorted(chosen.resolve(graph))
     job = defs.resolve_implicit_global_asset_job_def()
     instance = dg.DagsterInstance.get()
-    return job.execute_in_process(instance=instance, asset_selection=keys, raise_on_error=raise_on_error, tags={"hub/trigger": "cli"})
+    return job.execute_in_process(
+        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        instance=instance,
+        asset_selection=keys,
+        raise_on_error=raise_on_error,
+        tags={"hub/trigger": "cli"},
+    )
 
 
 def cmd_materialize(args: argparse.Namespace) -> int:
@@ -56,6 +62,13 @@ def cmd_materialize(args: argparse.Namespace) -> int:
     for event in failed:
         print(f"FAILED {event.step_key}: {event.event_specific_data.error.message.strip()}", file=sys.stderr)
     materialized = result.get_asset_materialization_events()
+    for event in materialized:
+        materialization = event.event_specific_data.materialization
+        rows = materialization.metadata.get("dagster/row_count")
+        print(f"  {materialization.asset_key.to_user_string():<45} {'' if rows is None else f'{rows.value:>12,} rows'}")
+    for check in result.get_asset_check_evaluations():
+        if not check.passed:
+            print(f"  check {check.asset_key.to_user_string()}:{check.check_name} did not pass ({check.severity.value})")
     print(f"materialized {len(materialized)} asset(s) in {time.perf_counter() - started:.1f}s; run {result.run_id}")
     return 0 if result.success else 1
 

@@ -1,0 +1,16 @@
+"""`make bench`: run every benchmark (or those named: `python -m benchmarks raw_ingest`)."""
+
+import importlib
+import sys
+
+BENCHMARKS = ["raw_ingest", "clean_zone"]
+
+
+def main(names: list[str]) -> None:
+    for name in names or BENCHMARKS:
+        print(f"\n== {name} ==", flush=True)
+        importlib.import_module(f"benchmarks.{name}").run()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

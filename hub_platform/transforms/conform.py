@@ -1,0 +1,367 @@
+"""Turn records read from one raw file into typed, standardized clean rows and quarantined rows.
+
+Pure function of Arrow data and the contract. Every record ends in exactly one of the two outputs:
+clean rows carry lineage columns (source, file checksum, row number, times); quarantined rows carry
+the rule they broke, the reason in plain words and their original values as JSON.
+
+Rules, in the order they are applied to each column:
+  type     the value must parse as the declared type (timestamps: naive values are in the
+           contract's time zone, stored as UTC; decimals are exact; units converted as declared)
+  standardize  invalid values of *required* columns quarantine the row; of optional columns they
+           become null and are listed in the row's ``_issues`` (the original stays beside PII values)
+  required / allowed / range   as declared
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from hub_platform.sources.contract import Column, Contract
+from hub_platform.transforms.read import FileError, Records, read_records
+from hub_platform.transforms.standardize import match_key, standardize
+
+MATCH_KEY_KINDS = {"name", "address", "email"}
+LINEAGE = ("_source", "_file_checksum", "_row_number", "_received_at", "_ingested_at")
+_TRUE = {"true", "t", "yes", "y", "1"}
+_FALSE = {"false", "f", "no", "n", "0"}
+
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        ("_source", pa.string()),
+        ("_file_checksum", pa.string()),
+        ("_landing_key", pa.string()),
+        ("_row_number", pa.int64()),
+        ("rule", pa.string()),
+        ("reason", pa.string()),
+        ("original", pa.string()),
+        ("_quarantined_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where a file came from: carried into every row it produces."""
+
+    source: str
+    checksum: str
+    landing_key: str
+    received_at: datetime
+    ingested_at: datetime
+
+
+@dataclass(frozen=True)
+class Conformed:
+    clean: pa.Table
+    quarantine: pa.Table
+    unexpected_columns: tuple[str, ...]
+    issues: dict[str, int]  # optional values nulled by standardization, per column
+
+
+def arrow_type(column: Column) -> pa.DataType:
+    if column.decimal:
+        return pa.decimal128(*column.decimal)
+    return {
+        "string": pa.string(),
+        "int": pa.int64(),
+        "float": pa.float64(),
+        "bool": pa.bool_(),
+        "date": pa.date32(),
+        "timestamp": pa.timestamp("us", tz="UTC"),
+        "timestamptz": pa.timestamp("us", tz="UTC"),
+    }[column.type]
+
+
+def clean_schema(contract: Contract) -> pa.Schema:
+    """The clean table's columns: contract columns, derived match keys and originals, lineage."""
+    fields = []
+    for column in contract.columns:
+        fields.append(pa.field(column.name, arrow_type(column)))
+        if column.standardize in MATCH_KEY_KINDS:
+            fields.append(pa.field(f"{column.name}_key", pa.string()))
+        if column.standardize and column.pii:
+            fields.append(pa.field(f"{column.name}_original", pa.string()))
+    fields += [
+        pa.field("_source", pa.string()),
+        pa.field("_file_checksum", pa.string()),
+        pa.field("_row_number", pa.int64()),
+        pa.field("_received_at", pa.timestamp("us", tz="UTC")),
+        pa.field("_ingested_at", pa.timestamp("us", tz="UTC")),
+        pa.field("_extra", pa.string()),  # columns the contract does not know, as JSON
+        pa.field("_issues", pa.string()),  # optional values nulled by standardization, as JSON
+    ]
+    return pa.schema(fields)
+
+
+class _Errors:
+    """First failing rule and reason per row; later rules do not overwrite earlier ones."""
+
+    def __init__(self, n: int):
+        self.rule = np.full(n, None, dtype=object)
+        self.reason = np.full(n, None, dtype=object)
+
+    def add(self, mask: np.ndarray, rule: str, reasons: np.ndarray | pd.Series | str) -> None:
+        fresh = np.asarray(mask, dtype=bool) & pd.isna(self.rule)
+        if not fresh.any():
+            return
+        self.rule[fresh] = rule
+        self.reason[fresh] = reasons if isinstance(reasons, str) else np.asarray(reasons, dtype=object)[fresh]
+
+    @property
+    def failed(self) -> np.ndarray:
+        return ~pd.isna(self.rule)
+
+
+def conform(records: Records, contract: Contract, delivery: Delivery) -> Conformed:
+    table = records.table
+    found = set(table.column_names)
+    missing = [c.file_column for c in contract.required_columns if c.file_column not in found]
+    if missing:
+        raise FileError(f"required column(s) missing from the file: {', '.join(missing)}")
+    known = {c.file_column for c in contract.columns}
+    unexpected = tuple(name for name in table.column_names if name not in known)
+
+    n = table.num_rows
+    errors = _Errors(n)
+    issues: dict[str, pd.Series] = {}
+    raw = {c.name: _column(table, c.file_column, n) for c in contract.columns}
+    out: dict[str, pa.Array] = {}
+    for column in contract.columns:
+        values, bad = _parse(raw[column.name], column, contract.format.timezone)
+        errors.add(bad, "type", _describe(_as_text(raw[column.name]), bad, f"is not a valid {column.type}", column.name))
+        if column.standardize:
+            text = pd.Series(values, dtype="string")
+            region = raw[column.region_column] if column.region_column else column.default_region
+            result = standardize(column.standardize, text, region=region)
+            invalid = result.error.notna().to_numpy()
+            if column.required:
+                errors.add(invalid, f"standardize:{column.standardize}", f"{column.name}: " + result.error.fillna(""))
+            elif invalid.any():
+                issues[column.name] = result.error
+            values = result.value
+            if column.standardize in MATCH_KEY_KINDS:
+                out[f"{column.name}_key"] = pa.array(match_key(column.standardize, result.value), pa.string())
+            if column.pii:
+                out[f"{column.name}_original"] = pa.array(text, pa.string())
+        array = _to_arrow(values, column)
+        out[column.name] = array
+        _check_rules(array, column, errors)
+
+    if not contract.cdc:  # a change feed has many events per key; any other file, one row per key
+        _flag_repeated_keys(out, contract.keys, errors)
+    failed = errors.failed
+    clean = pa.table(out)
+    clean = _with_lineage(clean, records, delivery, table, unexpected, issues)
+    clean = clean.select(clean_schema(contract).names).cast(clean_schema(contract))
+    keep = pa.array(~failed)
+    quarantine = _quarantine(table, records, delivery, failed, errors)
+    return Conformed(
+        clean=clean.filter(keep),
+        quarantine=quarantine,
+        unexpected_columns=unexpected,
+        issues={name: int(s.notna().sum()) for name, s in issues.items()},
+    )
+
+
+def _flag_repeated_keys(out: dict[str, pa.Array], keys: list[str], errors: _Errors) -> None:
+    """Within one file the last row of a key wins; the earlier ones are quarantined, not dropped."""
+    frame = pd.DataFrame({k: out[k].to_pandas() for k in keys})
+    valid = ~errors.failed
+    repeated = np.zeros(len(frame), dtype=bool)
+    repeated[valid] = frame[valid].duplicated(keep="last").to_numpy()
+    if repeated.any():
+        later = " and ".join(keys)
+        errors.add(repeated, "duplicate_key", f"the same {later} appears again later in the file; the later row is kept")
+
+
+def _column(table: pa.Table, name: str, n: int) -> pa.Array:
+    if name not in table.column_names:
+        return pa.nulls(n, pa.string())
+    return table[name].combine_chunks()
+
+
+def _as_text(array: pa.Array) -> pd.Series:
+    """Values as stripped text with missing and blank values as NA: the common ground for parsing."""
+    text = pc.utf8_trim_whitespace(pc.cast(array, pa.string())) if not pa.types.is_null(array.type) else pa.nulls(len(array), pa.string())
+    series = pd.Series(text.to_pandas(), dtype="string")
+    return series.mask(series == "")
+
+
+def _parse(array: pa.Array, column: Column, timezone: str) -> tuple[object, np.ndarray]:
+    """Values in the column's type (as numpy/pandas) and a mask of present values that failed to parse."""
+    kind = "decimal" if column.decimal else column.type
+    if kind == "string":
+        return _as_text(array), np.zeros(len(array), dtype=bool)
+    if kind in ("timestamp", "timestamptz") and pa.types.is_timestamp(array.type):
+        values = pd.Series(array.to_pandas())
+        if values.dt.tz is None:
+            values = values.dt.tz_localize(timezone, ambiguous=False, nonexistent="shift_forward")
+        return values.dt.tz_convert("UTC"), np.zeros(len(array), dtype=bool)
+    text = _as_text(array)
+    present = text.notna().to_numpy()
+    if kind in ("int", "float", "decimal"):
+        numbers = pd.to_numeric(text, errors="coerce")
+        if column.unit:
+            numbers = numbers * column.unit.factor
+        bad = present & numbers.isna().to_numpy()
+        if kind == "int":
+            fractional = numbers.notna().to_numpy() & (numbers.fillna(0) % 1 != 0).to_numpy()
+            bad |= fractional
+            numbers = numbers.mask(fractional)
+        return numbers, bad
+    if kind == "bool":
+        lowered = text.str.lower()
+        values = pd.Series(pd.NA, index=text.index, dtype="boolean")
+        values[lowered.isin(_TRUE).fillna(False)] = True
+        values[lowered.isin(_FALSE).fillna(False)] = False
+        return values, present & values.isna().to_numpy()
+    parsed = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=False)
+    if kind == "date":
+        return parsed.dt.date if parsed.dt.tz is None else parsed.dt.tz_convert(None).dt.date, present & parsed.isna().to_numpy()
+    if parsed.dt.tz is None:
+        parsed = parsed.dt.tz_localize(timezone, ambiguous=False, nonexistent="shift_forward")
+    return parsed.dt.tz_convert("UTC"), present & parsed.isna().to_numpy()
+
+
+def _to_arrow(values, column: Column) -> pa.Array:
+    target = arrow_type(column)
+    if column.decimal:
+        _, scale = column.decimal
+        rounded = pa.array(pd.Series(values, dtype="Float64").round(scale), pa.float64())
+        return pc.cast(rounded, target)
+    if column.type == "date":
+        return pa.array(pd.Series(values).where(pd.notna(values), None), pa.date32())
+    return pa.array(pd.Series(values).astype(object).where(pd.notna(values), None), target, from_pandas=True)
+
+
+def _describe(values, mask: np.ndarray, what: str, column: str) -> np.ndarray:
+    """Plain-words reasons for the rows in ``mask`` only (building them for every row would be slow)."""
+    reasons = np.full(len(mask), None, dtype=object)
+    positions = np.flatnonzero(mask)
+    if len(positions):
+        picked = values.take(pa.array(positions)).to_pylist() if isinstance(values, pa.Array) else values.iloc[positions].tolist()
+        reasons[positions] = [f"{column}: {v!r} {what}" for v in picked]
+    return reasons
+
+
+def _check_rules(array: pa.Array, column: Column, errors: _Errors) -> None:
+    missing = array.is_null().to_numpy(zero_copy_only=False)
+    if column.required:
+        errors.add(missing, "required", f"{column.name}: a value is required")
+    if column.allowed is not None:
+        outside = ~missing & ~pc.is_in(array, pa.array(column.allowed, array.type)).to_numpy(zero_copy_only=False)
+        errors.add(outside, "allowed_values", _describe(array, outside, f"is not one of {column.allowed}", column.name))
+    if column.min is not None or column.max is not None:
+        numbers = pc.cast(array, pa.float64())
+        low = pc.less(numbers, column.min).to_numpy(zero_copy_only=False) if column.min is not None else False
+        high = pc.greater(numbers, column.max).to_numpy(zero_copy_only=False) if column.max is not None else False
+        out_of_range = ~missing & (np.asarray(low, dtype=bool) | np.asarray(high, dtype=bool))
+        bounds = f"between {column.min} and {column.max}" if column.min is not None and column.max is not None else (
+            f"at least {column.min}" if column.min is not None else f"at most {column.max}"
+        )
+        errors.add(out_of_range, "range", _describe(array, out_of_range, f"is not {bounds}", column.name))
+
+
+def _with_lineage(clean, records: Records, delivery: Delivery, table: pa.Table, unexpected, issues) -> pa.Table:
+    n = table.num_rows
+    columns = {
+        "_source": pa.array([delivery.source] * n, pa.string()),
+        "_file_checksum": pa.array([delivery.checksum] * n, pa.string()),
+        "_row_number": pa.array(records.row_numbers, pa.int64()),
+        "_received_at": pa.array([delivery.received_at] * n, pa.timestamp("us", tz="UTC")),
+        "_ingested_at": pa.array([delivery.ingested_at] * n, pa.timestamp("us", tz="UTC")),
+        "_extra": _json_rows(table.select(list(unexpected)).to_pylist()) if unexpected else pa.nulls(n, pa.string()),
+        "_issues": _issues_json(issues, n),
+    }
+    for name, array in columns.items():
+        clean = clean.append_column(name, array)
+    return clean
+
+
+def _json_rows(rows: list[dict]) -> pa.Array:
+    return pa.array(
+        [json.dumps({k: v for k, v in row.items() if v is not None}, default=str, sort_keys=True) or None for row in rows],
+        pa.string(),
+    )
+
+
+def _issues_json(issues: dict[str, pd.Series], n: int) -> pa.Array:
+    texts: list[str | None] = [None] * n
+    if issues:
+        frame = pd.DataFrame({name: s.reset_index(drop=True) for name, s in issues.items()})
+        for position in np.flatnonzero(frame.notna().any(axis=1).to_numpy()):
+            row = frame.iloc[position]
+            texts[position] = json.dumps({k: v for k, v in row.items() if pd.notna(v)}, sort_keys=True)
+    return pa.array(texts, pa.string())
+
+
+def _quarantine(table: pa.Table, records: Records, delivery: Delivery, failed: np.ndarray, errors: _Errors) -> pa.Table:
+    positions = np.flatnonzero(failed)
+    originals = table.take(pa.array(positions, pa.int64())).to_pylist() if len(positions) else []
+    rows = [
+        {
+            "_row_number": int(records.row_numbers[p]),
+            "rule": errors.rule[p],
+            "reason": errors.reason[p],
+            "original": json.dumps(original, default=str, ensure_ascii=False),
+        }
+        for p, original in zip(positions, originals, strict=True)
+    ]
+    rows += [{"_row_number": r.row_number, "rule": "parse", "reason": r.reason, "original": r.original} for r in records.rejected]
+    return quarantine_table(rows, delivery)
+
+
+def quarantine_table(rows: list[dict], delivery: Delivery) -> pa.Table:
+    """Quarantine rows of one delivery; also used when a whole file fails."""
+    now = delivery.ingested_at
+    full = [
+        {"_source": delivery.source, "_file_checksum": delivery.checksum, "_landing_key": delivery.landing_key, "_quarantined_at": now, **row}
+        for row in rows
+    ]
+    return pa.Table.from_pylist(sorted(full, key=lambda r: r["_row_number"] or 0), schema=QUARANTINE_SCHEMA)
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """What became of one raw file: its clean rows, its quarantined rows, and how they add up."""
+
+    delivery: Delivery
+    clean: pa.Table | None
+    quarantine: pa.Table
+    rows_in_file: int | None  # None when the file could not be read at all
+    failure: str | None  # why the whole file failed
+    unexpected_columns: tuple[str, ...] = ()
+    issues: dict[str, int] | None = None
+
+    @property
+    def rows_clean(self) -> int:
+        return self.clean.num_rows if self.clean is not None else 0
+
+
+def conform_file(data: bytes, contract: Contract, delivery: Delivery) -> FileOutcome:
+    """Read and conform one file. A file that fails as a whole still accounts for its rows: each
+    readable record is quarantined with the file's reason; an unreadable file leaves one row (0)."""
+    try:
+        records = read_records(data, contract)
+    except FileError as error:
+        row = {"_row_number": 0, "rule": "file", "reason": str(error), "original": None}
+        return FileOutcome(delivery, None, quarantine_table([row], delivery), None, str(error))
+    try:
+        result = conform(records, contract, delivery)
+    except FileError as error:
+        rows = [
+            {"_row_number": int(n), "rule": "file", "reason": str(error), "original": json.dumps(r, default=str, ensure_ascii=False)}
+            for n, r in zip(records.row_numbers, records.table.to_pylist(), strict=True)
+        ]
+        rows += [{"_row_number": r.row_number, "rule": "parse", "reason": r.reason, "original": r.original} for r in records.rejected]
+        return FileOutcome(delivery, None, quarantine_table(rows, delivery), records.total, str(error))
+    return FileOutcome(
+        delivery, result.clean, result.quarantine, records.total, None, result.unexpected_columns, result.issues
+    )
