@@ -7,13 +7,14 @@ import dagster as dg
 from hub_platform.automation import landing_sensor, raw_reconciliation
 from hub_platform.resources import build_resources
 from hub_platform.sources.contract import Registry, default_registry
+from hub_platform.zones.clean import clean_assets
 from hub_platform.zones.raw import raw_assets
 
 
 def build_definitions(registry: Registry | None = None) -> dg.Definitions:
     registry = registry or default_registry()
     return dg.Definitions(
-        assets=[*raw_assets(registry)],
+        assets=[*raw_assets(registry), *clean_assets(registry)],
         sensors=[landing_sensor(registry)],
         schedules=[raw_reconciliation],
         resources=build_resources(),

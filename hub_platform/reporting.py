@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from hub_platform.lake.raw import MANIFEST
@@ -12,8 +13,8 @@ ZONES = ("raw", "clean", "curated", "customer360", "product360", "forecast", "or
 
 def table_rows(lake: Lake, zone: str, name: str) -> int:
     """Row count from the Delta log's file statistics, without reading data."""
-    actions = lake.delta(zone, name).get_add_actions(flatten=True)
-    return pc.sum(actions.column("num_records")).as_py() or 0
+    actions = pa.table(lake.delta(zone, name).get_add_actions(flatten=True))  # arro3 → pyarrow
+    return pc.sum(actions["num_records"]).as_py() or 0
 
 
 def zone_report(lake: Lake) -> str:

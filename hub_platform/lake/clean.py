@@ -12,10 +12,11 @@ from datetime import UTC, datetime
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from hub_platform.lake.raw import RawZone
 from hub_platform.lake.store import Lake
 from hub_platform.sources.contract import Contract
 from hub_platform.transforms.cdc import current_state, delete_condition, distinct_events
-from hub_platform.transforms.conform import FileOutcome, clean_schema
+from hub_platform.transforms.conform import Delivery, FileOutcome, clean_schema, conform_file
 from hub_platform.transforms.dedupe import last_per_group
 
 LEDGER = ("clean", "file_accounting")
@@ -56,6 +57,19 @@ class CleanZone:
         todo = manifest.filter(pc.not_equal(manifest["status"], "duplicate"))
         rows = [r for r in todo.to_pylist() if r["checksum"] not in done]
         return sorted(rows, key=lambda r: (r["received_at"], r["landing_key"]))
+
+    def process(self, raw: RawZone, contracts: list[Contract], run_id: str = "") -> tuple[list[FileOutcome], dict[str, int]]:
+        """Conform every raw file of the feed the ledger has not accounted for, and commit them as one batch."""
+        sources = {c.name: c for c in contracts}
+        outcomes = [
+            conform_file(
+                raw.lake.get_object(row["checksum"]),
+                sources[row["source"]],
+                Delivery(row["source"], row["checksum"], row["landing_key"], row["received_at"], row["ingested_at"]),
+            )
+            for row in self.pending(raw.manifest(feed=contracts[0].feed))
+        ]
+        return outcomes, self.commit(contracts[0], outcomes, run_id)
 
     def commit(self, contract: Contract, outcomes: list[FileOutcome], run_id: str) -> dict[str, int]:
         """Apply a batch of conformed files to the feed's tables and record them in the ledger."""

@@ -14,6 +14,7 @@ from typing import Literal
 from urllib.parse import urlparse
 
 import pyarrow as pa
+import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import TableNotFoundError
@@ -89,6 +90,12 @@ class Location:
     def storage_options(self) -> dict[str, str] | None:
         return self.s3.storage_options() if self.is_s3 else None
 
+    def path_of(self, uri: str) -> str:
+        """A full URI (as delta-rs reports files) as this location's filesystem names it."""
+        if uri.startswith("s3://"):
+            return uri.removeprefix("s3://")
+        return uri.removeprefix("file://")
+
     def read_bytes(self, *parts: str) -> bytes:
         with self.filesystem.open_input_stream(self.path(*parts)) as stream:
             return stream.read()
@@ -111,6 +118,18 @@ class Location:
 
 
 WriteMode = Literal["append", "overwrite"]
+
+
+def _expression(filters: list[tuple] | None) -> ds.Expression | None:
+    """``[("column", "=", value), ...]`` (all must hold) as a pyarrow dataset filter."""
+    if not filters:
+        return None
+    operators = {"=": "__eq__", "!=": "__ne__", "<": "__lt__", "<=": "__le__", ">": "__gt__", ">=": "__ge__"}
+    expression = None
+    for column, operator, value in filters:
+        term = ds.field(column).isin(value) if operator == "in" else getattr(ds.field(column), operators[operator])(value)
+        expression = term if expression is None else expression & term
+    return expression
 
 
 class Lake:
@@ -144,12 +163,21 @@ class Lake:
         version: int | None = None,
         filters: list[tuple] | None = None,
     ) -> pa.Table:
-        """The table's current snapshot (or ``version``: time travel) as Arrow."""
+        """The table's current snapshot (or ``version``: time travel) as Arrow.
+
+        The snapshot's data files are read with pyarrow's own filesystem rather than through
+        ``DeltaTable.to_pyarrow_table``: with the latter, the process intermittently aborts at exit
+        ("terminate called without an active exception", delta-rs#2184). The hub writes no deletion
+        vectors or column mapping, so the snapshot's files are exactly its rows.
+        """
         try:
             table = self.delta(zone, name, version)
         except TableNotFoundError:
             raise LookupError(f"{zone}/{name} does not exist yet in {self.root}; materialize it first") from None
-        return table.to_pyarrow_table(columns=columns, filters=filters)
+        schema = pa.schema(table.schema().to_arrow())
+        paths = [self.location.path_of(uri) for uri in table.file_uris()]
+        data = ds.dataset(paths, schema=schema, format="parquet", filesystem=self.location.filesystem)
+        return data.to_table(columns=columns, filter=_expression(filters))
 
     def read_or_empty(self, zone: str, name: str, schema: pa.Schema, *, columns: list[str] | None = None) -> pa.Table:
         if self.has_table(zone, name):

@@ -12,10 +12,10 @@ import pyarrow.compute as pc
 from hub_platform.lake.clean import CleanZone
 from hub_platform.metadata import markdown_table, table_metadata
 from hub_platform.quality.accounting import account
-from hub_platform.quality.expectations import check_frame
+from hub_platform.quality.expectations import check_table
 from hub_platform.resources import StorageResource
 from hub_platform.sources.contract import Contract, Registry
-from hub_platform.transforms.conform import Delivery, FileOutcome, clean_schema, conform_file
+from hub_platform.transforms.conform import clean_schema
 from hub_platform.zones.raw import feed_tags, raw_key
 
 CHECKS = {
@@ -33,7 +33,7 @@ def clean_key(feed: str) -> dg.AssetKey:
 
 def _clean_feed_asset(feed: str, contracts: list[Contract]) -> dg.AssetsDefinition:
     contract = contracts[0]  # every source of a feed declares the same columns
-    sources = {c.name: c for c in contracts}
+    sources = sorted(c.name for c in contracts)
     key = clean_key(feed)
     descriptions = {c.name: c.description for c in contract.columns if c.description}
 
@@ -42,7 +42,7 @@ def _clean_feed_asset(feed: str, contracts: list[Contract]) -> dg.AssetsDefiniti
         deps=[raw_key(feed)],
         group_name="clean",
         description=f"Typed, standardized rows of feed `{feed}` (entity `{contract.entity}`) from "
-        f"{', '.join(sorted(sources))}, with lineage columns back to the raw bytes. "
+        f"{', '.join(sources)}, with lineage columns back to the raw bytes. "
         + ("Change feed: events applied in log-sequence order into the current state (log in "
            f"`clean/{feed}_changes`). " if contract.cdc else "Later deliveries replace earlier rows of the same key. ")
         + "Rows that break the contract are in `quarantine/<source>` with the rule and reason.",
@@ -58,16 +58,11 @@ def _clean_feed_asset(feed: str, contracts: list[Contract]) -> dg.AssetsDefiniti
     def clean_feed(context: dg.AssetExecutionContext, storage: StorageResource):
         raw = storage.raw()
         zone = CleanZone(raw.lake)
-        manifest = raw.manifest(feed=feed)
-        outcomes: list[FileOutcome] = []
-        for delivery in zone.pending(manifest):
-            outcome = conform_file(raw.lake.get_object(delivery["checksum"]), sources[delivery["source"]], Delivery(
-                source=delivery["source"], checksum=delivery["checksum"], landing_key=delivery["landing_key"],
-                received_at=delivery["received_at"], ingested_at=delivery["ingested_at"]))
+        outcomes, merge_metrics = zone.process(raw, contracts, context.run_id)
+        for outcome in outcomes:
             if outcome.failure:
-                context.log.error(f"{delivery['landing_key']}: the whole file failed: {outcome.failure}")
-            outcomes.append(outcome)
-        merge_metrics = zone.commit(contract, outcomes, context.run_id)
+                context.log.error(f"{outcome.delivery.landing_key}: the whole file failed: {outcome.failure}")
+        manifest = raw.manifest(feed=feed)
         table = raw.lake.read_or_empty("clean", feed, clean_schema(contract))
         quarantined = pa.concat_tables([o.quarantine for o in outcomes]) if outcomes else None
         ledger = zone.ledger(feed)
@@ -96,7 +91,7 @@ def _clean_feed_asset(feed: str, contracts: list[Contract]) -> dg.AssetsDefiniti
                 markdown_table(quarantined, ["_landing_key", "_row_number", "rule", "reason"], limit=15) if quarantined else "_none_"),
             "dagster/uri": dg.MetadataValue.path(raw.lake.table_uri("clean", feed)),
         })
-        yield check_frame(table.to_pandas(), contract, asset_key=key)
+        yield check_table(table, contract, asset_key=key)
         yield dg.AssetCheckResult(
             check_name="rows_accounted_for",
             passed=accounting.passed,

@@ -1,0 +1,94 @@
+"""The whole graph on the small sample (with faults), materialized as `make run` does it."""
+
+import csv
+import shutil
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pytest
+
+from hub_platform.cli import materialize
+from hub_platform.lake.clean import CleanZone
+from hub_platform.resources import build_resources
+from hub_platform.sources.contract import default_registry
+
+
+@pytest.fixture(scope="module")
+def materialized(small_sample: Path, tmp_path_factory: pytest.TempPathFactory):
+    """One materialization of everything into a private hub home, shared by this module's tests."""
+    home = tmp_path_factory.mktemp("e2e") / "hub"
+    shutil.copytree(small_sample / "landing", home / "landing")
+    shutil.copytree(small_sample / "truth", home / "truth")
+    (home / "dagster").mkdir()
+    (home / "dagster" / "dagster.yaml").write_text((Path(__file__).parents[1] / "dagster.yaml").read_text())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HUB_HOME", str(home))
+        patch.setenv("DAGSTER_HOME", str(home / "dagster"))
+        result = materialize()
+        storage = build_resources()["storage"]
+        yield result, storage, home
+
+
+@pytest.mark.slow
+def test_everything_materializes(materialized):
+    result, _, _ = materialized
+    assert result.success
+    keys = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    for feed in default_registry().feeds:
+        assert {f"raw/{feed}", f"clean/{feed}"} <= keys
+
+
+@pytest.mark.slow
+def test_every_landed_file_is_in_the_manifest_and_every_source_delivered(materialized):
+    _, storage, home = materialized
+    manifest = storage.raw().manifest()
+    landed = {str(p.relative_to(home / "landing")) for p in (home / "landing").rglob("*") if p.is_file()}
+    assert set(manifest["landing_key"].to_pylist()) == landed
+    ingested = manifest.filter(pc.equal(manifest["status"], "ingested"))
+    assert set(ingested["source"].to_pylist()) == set(default_registry().sources)
+
+
+@pytest.mark.slow
+def test_every_row_is_accounted_for_and_the_checks_say_so(materialized):
+    result, storage, _ = materialized
+    checks = {(c.asset_key.to_user_string(), c.check_name): c.passed for c in result.get_asset_check_evaluations()}
+    for feed in default_registry().feeds:
+        assert checks[(f"clean/{feed}", "rows_accounted_for")], feed
+        assert checks[(f"clean/{feed}", "great_expectations")], feed
+    ledger = CleanZone(storage.lake()).ledger()
+    readable = ledger.filter(pc.is_valid(ledger["rows_in_file"]))
+    assert pc.all(pc.equal(pc.add(readable["rows_clean"], readable["rows_quarantined"]), readable["rows_in_file"])).as_py()
+
+
+@pytest.mark.slow
+def test_each_injected_fault_is_quarantined_or_fails_with_its_reason(materialized):
+    _, storage, home = materialized
+    with (home / "truth" / "faults.csv").open() as handle:
+        faults = list(csv.DictReader(handle))
+    assert faults
+    lake = storage.lake()
+    manifest = {r["landing_key"]: r for r in storage.raw().manifest().to_pylist()}
+    ledger = {r["landing_key"]: r for r in CleanZone(lake).ledger().to_pylist()}
+    for fault in faults:
+        key = fault["landing_key"] if "landing_key" in fault else fault["landing key"]
+        delivery = manifest[key]
+        if delivery["status"] == "duplicate":
+            continue  # the same bytes were stored once and processed once
+        entry = ledger[key]
+        explained = entry["status"] == "failed" or entry["rows_quarantined"] > 0 or entry["unexpected_columns"]
+        assert explained, (fault, entry)
+        if entry["rows_quarantined"]:
+            quarantine = lake.read("quarantine", delivery["source"])
+            mine = quarantine.filter(pc.equal(quarantine["_file_checksum"], delivery["checksum"]))
+            assert mine.num_rows == entry["rows_quarantined"]
+            assert all(mine["reason"].to_pylist())
+
+
+@pytest.mark.slow
+def test_a_second_run_changes_nothing(materialized):
+    _, storage, home = materialized
+    lake = storage.lake()
+    versions = {name: lake.version("clean", name) for name in lake.tables("clean")}
+    result = materialize()
+    assert result.success
+    assert {name: lake.version("clean", name) for name in lake.tables("clean")} == versions
