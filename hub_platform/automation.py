@@ -122,3 +122,12 @@ raw_reconciliation = dg.ScheduleDefinition(
     target=dg.AssetSelection.groups("raw"),
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
+
+
+zone_automation = dg.AutomationConditionSensorDefinition(
+    name="zone_automation",
+    description="Evaluates the assets' automation conditions: carries each zone forward when its inputs change.",
+    target=dg.AssetSelection.all(),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+)

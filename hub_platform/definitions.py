@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from hub_platform.automation import landing_sensor, raw_reconciliation
+from hub_platform.automation import landing_sensor, raw_reconciliation, zone_automation
 from hub_platform.resources import build_resources
 from hub_platform.sources.contract import Registry, default_registry
 from hub_platform.zones.clean import clean_assets
@@ -15,7 +15,7 @@ def build_definitions(registry: Registry | None = None) -> dg.Definitions:
     registry = registry or default_registry()
     return dg.Definitions(
         assets=[*raw_assets(registry), *clean_assets(registry)],
-        sensors=[landing_sensor(registry)],
+        sensors=[landing_sensor(registry), zone_automation],
         schedules=[raw_reconciliation],
         resources=build_resources(),
         # One process per run: Spark starts at most once per run and is shared by its assets.
