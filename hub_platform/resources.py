@@ -36,11 +36,14 @@ def _setting(name: str, default: str | None) -> str | dg.EnvVar | None:
 
 
 class StorageResource(dg.ConfigurableResource):
-    """Where the lake, the landing area and the ground truth live, and how to reach S3."""
+    """Where the lake, the landing area and the ground truth live, and how to reach S3.
 
-    lake_root: str
-    landing_root: str
-    truth_root: str
+    A root left unset resolves under HUB_HOME when it is used, not when the code is loaded.
+    """
+
+    lake_root: str | None = None
+    landing_root: str | None = None
+    truth_root: str | None = None
     s3_endpoint_url: str | None = None
     aws_access_key_id: str | None = None
     aws_secret_access_key: str | None = None
@@ -57,13 +60,13 @@ class StorageResource(dg.ConfigurableResource):
         return Location(root, s3)
 
     def lake(self) -> Lake:
-        return Lake(self._location(self.lake_root))
+        return Lake(self._location(self.lake_root or str(hub_home() / "lake")))
 
     def landing(self) -> Landing:
-        return Landing(self._location(self.landing_root))
+        return Landing(self._location(self.landing_root or str(hub_home() / "landing")))
 
     def truth(self) -> Location:
-        return self._location(self.truth_root)
+        return self._location(self.truth_root or str(hub_home() / "truth"))
 
     def raw(self) -> RawZone:
         return RawZone(self.lake(), self.landing())
@@ -80,12 +83,11 @@ class SparkResource(dg.ConfigurableResource):
 
 
 def build_resources() -> dict[str, dg.ConfigurableResource]:
-    home = hub_home()
     return {
         "storage": StorageResource(
-            lake_root=_setting("HUB_LAKE_ROOT", str(home / "lake")),
-            landing_root=_setting("HUB_LANDING_ROOT", str(home / "landing")),
-            truth_root=_setting("HUB_TRUTH_ROOT", str(home / "truth")),
+            lake_root=_setting("HUB_LAKE_ROOT", None),
+            landing_root=_setting("HUB_LANDING_ROOT", None),
+            truth_root=_setting("HUB_TRUTH_ROOT", None),
             s3_endpoint_url=_setting("AWS_ENDPOINT_URL", None),
             aws_access_key_id=_setting("AWS_ACCESS_KEY_ID", None),
             aws_secret_access_key=_setting("AWS_SECRET_ACCESS_KEY", None),

@@ -138,7 +138,7 @@ def conform(records: Records, contract: Contract, delivery: Delivery) -> Conform
         errors.add(bad, "type", _describe(_as_text(raw[column.name]), bad, f"is not a valid {column.type}", column.name))
         if column.standardize:
             text = pd.Series(values, dtype="string")
-            region = raw[column.region_column] if column.region_column else column.default_region
+            region = _as_text(raw[column.region_column]) if column.region_column else column.default_region
             result = standardize(column.standardize, text, region=region)
             invalid = result.error.notna().to_numpy()
             if column.required:
