@@ -40,7 +40,6 @@ def table_metadata(
     table: pa.Table,
     *,
     preview: bool = True,
-    row_count_label: str | None = None,
     pii: set[str] | None = None,
     descriptions: dict[str, str] | None = None,
 ) -> dict[str, dg.MetadataValue]:
@@ -48,8 +47,6 @@ def table_metadata(
         "dagster/row_count": dg.MetadataValue.int(table.num_rows),
         "dagster/column_schema": dg.MetadataValue.table_schema(column_schema(table.schema, descriptions, pii)),
     }
-    if row_count_label:
-        metadata["row_count_means"] = dg.MetadataValue.text(row_count_label)
     if preview:
         metadata["preview"] = dg.MetadataValue.md(markdown_table(table))
     return metadata

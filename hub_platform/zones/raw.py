@@ -73,7 +73,12 @@ def _raw_feed_asset(feed: str, contracts: list[Contract]) -> dg.AssetsDefinition
                 "duplicate_deliveries": report.count("duplicate"),
                 "bytes_stored": dg.MetadataValue.int(report.bytes_stored),
                 "deliveries_this_run": dg.MetadataValue.md(_deliveries_markdown(deliveries)),
-                **table_metadata(manifest, preview=False, row_count_label="deliveries recorded for this feed"),
+                **table_metadata(manifest, preview=False),
+                # the feed's data rows held in raw (duplicates count once), not the number of deliveries
+                "dagster/row_count": dg.MetadataValue.int(
+                    pc.sum(manifest.filter(pc.not_equal(manifest["status"], "duplicate"))["row_count"]).as_py() or 0
+                ),
+                "deliveries": dg.MetadataValue.int(manifest.num_rows),
                 "dagster/uri": dg.MetadataValue.path(raw.lake.table_uri("raw", "manifest")),
             }
         )
