@@ -24,6 +24,33 @@ def hub_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+SHOP_CONTRACT = """
+name: {name}
+description: Test shop orders.
+system: web
+feed: shop_orders
+entity: sales_order_line
+format: {{type: csv}}
+keys: [order_id]
+columns:
+  - {{name: order_id, type: string, required: true}}
+  - {{name: amount, type: "decimal(12,2)", min: 0}}
+"""
+SHOP_FILE = b"order_id,amount\nA1,10.50\nA2,3.00\n"
+
+
+@pytest.fixture
+def shop_registry(tmp_path: Path):
+    """Two tiny sources (shop_eu, shop_us) of one feed, independent of the shipped contracts."""
+    from hub_platform.sources.contract import load_registry
+
+    folder = tmp_path / "contracts"
+    folder.mkdir()
+    for name in ("shop_eu", "shop_us"):
+        (folder / f"{name}.yaml").write_text(SHOP_CONTRACT.format(name=name))
+    return load_registry(folder)
+
+
 @pytest.fixture(scope="session")
 def small_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The small sample with faults, generated once per test run; treat it as read-only."""

@@ -9,17 +9,7 @@ import pytest
 from hub_platform.automation import landing_sensor, plan_ingestion
 from hub_platform.lake.landing import sha256
 from hub_platform.resources import StorageResource
-from hub_platform.sources.contract import load_registry
-from hub_platform_tests.lake.test_raw_zone import CONTRACT, GOOD
-
-
-@pytest.fixture
-def registry(tmp_path):
-    folder = tmp_path / "contracts"
-    folder.mkdir()
-    for name in ("shop_eu", "shop_us"):
-        (folder / f"{name}.yaml").write_text(CONTRACT.format(name=name))
-    return load_registry(folder)
+from hub_platform_tests.conftest import SHOP_FILE as GOOD
 
 
 @pytest.fixture
@@ -37,10 +27,10 @@ def land(storage, source, name, data, day):
     return storage.landing().land(source, name, data, datetime(2026, 10, day, tzinfo=UTC))
 
 
-def test_first_tick_requests_one_run_per_feed_keyed_by_content(registry, storage):
+def test_first_tick_requests_one_run_per_feed_keyed_by_content(shop_registry, storage):
     a = land(storage, "shop_eu", "a.csv", GOOD, 1)
     b = land(storage, "shop_us", "b.csv", GOOD + b"A3,1.00\n", 1)
-    requests, cursor = tick(registry, storage)
+    requests, cursor = tick(shop_registry, storage)
     assert len(requests) == 1
     request = requests[0]
     assert request.asset_selection == [dg.AssetKey(["raw", "shop_orders"])]
@@ -49,38 +39,38 @@ def test_first_tick_requests_one_run_per_feed_keyed_by_content(registry, storage
     assert json.loads(cursor) == {"shop_eu": a.key, "shop_us": b.key}
 
 
-def test_the_next_tick_sees_only_new_files(registry, storage):
+def test_the_next_tick_sees_only_new_files(shop_registry, storage):
     land(storage, "shop_eu", "a.csv", GOOD, 1)
-    _, cursor = tick(registry, storage)
-    assert tick(registry, storage, cursor)[0] == []
+    _, cursor = tick(shop_registry, storage)
+    assert tick(shop_registry, storage, cursor)[0] == []
     new = land(storage, "shop_eu", "c.csv", b"order_id,amount\nC1,1\n", 2)
-    requests, _ = tick(registry, storage, cursor)
+    requests, _ = tick(shop_registry, storage, cursor)
     assert requests[0].run_config["ops"]["raw__shop_orders"]["config"]["files"] == [new.key]
 
 
-def test_the_same_bytes_are_never_requested_twice(registry, storage):
+def test_the_same_bytes_are_never_requested_twice(shop_registry, storage):
     land(storage, "shop_eu", "a.csv", GOOD, 1)
     land(storage, "shop_us", "again.csv", GOOD, 1)
-    requests, cursor = tick(registry, storage)
+    requests, cursor = tick(shop_registry, storage)
     assert len(requests[0].run_config["ops"]["raw__shop_orders"]["config"]["files"]) == 1
     # once the raw zone holds them, a later re-delivery is not requested either
-    storage.raw().ingest(storage.raw().landed(registry.sources.values()), registry.sources)
+    storage.raw().ingest(storage.raw().landed(shop_registry.sources.values()), shop_registry.sources)
     land(storage, "shop_eu", "a_resent.csv", GOOD, 3)
-    assert tick(registry, storage, cursor)[0] == []
+    assert tick(shop_registry, storage, cursor)[0] == []
 
 
-def test_run_key_depends_on_content_only(registry, storage):
+def test_run_key_depends_on_content_only(shop_registry, storage):
     a = land(storage, "shop_eu", "a.csv", GOOD, 1)
-    plan = plan_ingestion(storage.landing(), registry, {}, set())
+    plan = plan_ingestion(storage.landing(), shop_registry, {}, set())
     assert plan.batches[0].files == ((a.key, sha256(GOOD)),)
     land(storage, "shop_us", "renamed.csv", GOOD + b"A9,9\n", 2)
-    other = plan_ingestion(storage.landing(), registry, {}, set())
+    other = plan_ingestion(storage.landing(), shop_registry, {}, set())
     assert other.batches[0].run_key != plan.batches[0].run_key
 
 
-def test_a_tick_reads_at_most_its_limit_and_resumes(registry, storage):
+def test_a_tick_reads_at_most_its_limit_and_resumes(shop_registry, storage):
     keys = [land(storage, "shop_eu", f"f{i}.csv", GOOD + f"X{i},1\n".encode(), 1 + i).key for i in range(5)]
-    first = plan_ingestion(storage.landing(), registry, {}, set(), max_files=3)
+    first = plan_ingestion(storage.landing(), shop_registry, {}, set(), max_files=3)
     assert [k for k, _ in first.batches[0].files] == keys[:3] and first.more_waiting
-    second = plan_ingestion(storage.landing(), registry, first.cursor, set(), max_files=3)
+    second = plan_ingestion(storage.landing(), shop_registry, first.cursor, set(), max_files=3)
     assert [k for k, _ in second.batches[0].files] == keys[3:]

@@ -7,30 +7,9 @@ import pytest
 from hub_platform.lake.landing import Landing, sha256
 from hub_platform.lake.raw import RawZone
 from hub_platform.lake.store import Lake, Location
-from hub_platform.sources.contract import load_registry
+from hub_platform_tests.conftest import SHOP_FILE
 
-CONTRACT = """
-name: {name}
-description: Test shop orders.
-system: web
-feed: shop_orders
-entity: sales_order_line
-format: {{type: csv}}
-keys: [order_id]
-columns:
-  - {{name: order_id, type: string, required: true}}
-  - {{name: amount, type: "decimal(12,2)", min: 0}}
-"""
-GOOD = b"order_id,amount\nA1,10.50\nA2,3.00\n"
-
-
-@pytest.fixture
-def registry(tmp_path):
-    folder = tmp_path / "contracts"
-    folder.mkdir()
-    for name in ("shop_eu", "shop_us"):
-        (folder / f"{name}.yaml").write_text(CONTRACT.format(name=name))
-    return load_registry(folder)
+GOOD = SHOP_FILE
 
 
 @pytest.fixture
@@ -42,9 +21,9 @@ def at(day: int) -> datetime:
     return datetime(2026, 10, day, tzinfo=UTC)
 
 
-def test_bytes_are_stored_content_addressed_and_recorded(raw, registry):
+def test_bytes_are_stored_content_addressed_and_recorded(raw, shop_registry):
     landed = raw.landing.land("shop_eu", "orders.csv", GOOD, at(1))
-    report = raw.ingest([landed], registry.sources, run_id="r1")
+    report = raw.ingest([landed], shop_registry.sources, run_id="r1")
     assert report.count("ingested") == 1
     assert raw.lake.get_object(sha256(GOOD)) == GOOD
     row = raw.manifest().to_pylist()[0]
@@ -55,19 +34,19 @@ def test_bytes_are_stored_content_addressed_and_recorded(raw, registry):
     }
 
 
-def test_ingesting_again_changes_nothing(raw, registry):
+def test_ingesting_again_changes_nothing(raw, shop_registry):
     landed = raw.landing.land("shop_eu", "orders.csv", GOOD, at(1))
-    raw.ingest([landed], registry.sources)
+    raw.ingest([landed], shop_registry.sources)
     version = raw.lake.version("raw", "manifest")
-    report = raw.ingest(raw.landed(registry.sources.values()), registry.sources)
+    report = raw.ingest(raw.landed(shop_registry.sources.values()), shop_registry.sources)
     assert report.deliveries.num_rows == 0
     assert raw.lake.version("raw", "manifest") == version
 
 
-def test_a_second_delivery_of_the_same_bytes_is_recorded_as_a_duplicate(raw, registry):
+def test_a_second_delivery_of_the_same_bytes_is_recorded_as_a_duplicate(raw, shop_registry):
     first = raw.landing.land("shop_eu", "orders.csv", GOOD, at(1))
     again = raw.landing.land("shop_us", "orders_copy.csv", GOOD, at(2))
-    report = raw.ingest([first, again], registry.sources)
+    report = raw.ingest([first, again], shop_registry.sources)
     statuses = dict(zip(report.deliveries["landing_key"].to_pylist(), report.deliveries["status"].to_pylist(), strict=True))
     assert statuses == {first.key: "ingested", again.key: "duplicate"}
     assert report.deliveries["reason"].to_pylist()[1] == f"same bytes as {first.key}"
@@ -93,16 +72,16 @@ def test_stored_objects_are_never_overwritten(raw):
         (b"order_id,amount,colour\nA1,1,red\n", "ingested", None),
     ],
 )
-def test_files_that_do_not_fit_their_contract_are_kept_and_explained(raw, registry, data, status, reason):
+def test_files_that_do_not_fit_their_contract_are_kept_and_explained(raw, shop_registry, data, status, reason):
     landed = raw.landing.land("shop_eu", "odd.csv", data, at(3))
-    row = raw.ingest([landed], registry.sources).deliveries.to_pylist()[0]
+    row = raw.ingest([landed], shop_registry.sources).deliveries.to_pylist()[0]
     assert (row["status"], row["reason"]) == (status, reason)
     assert raw.lake.get_object(row["checksum"]) == data  # kept whatever it holds
 
 
-def test_unexpected_columns_are_noted(raw, registry):
+def test_unexpected_columns_are_noted(raw, shop_registry):
     landed = raw.landing.land("shop_eu", "drift.csv", b"order_id,amount,colour\nA1,1,red\n", at(3))
-    row = raw.ingest([landed], registry.sources).deliveries.to_pylist()[0]
+    row = raw.ingest([landed], shop_registry.sources).deliveries.to_pylist()[0]
     assert row["notes"] == "unexpected column(s) not in the contract: colour"
 
 

@@ -10,8 +10,7 @@ from moto.server import ThreadedMotoServer
 from hub_platform.automation import plan_ingestion
 from hub_platform.lake.landing import sha256
 from hub_platform.resources import StorageResource
-from hub_platform.sources.contract import load_registry
-from hub_platform_tests.lake.test_raw_zone import CONTRACT, GOOD
+from hub_platform_tests.conftest import SHOP_FILE as GOOD
 
 KEYS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
@@ -47,14 +46,6 @@ def storage(s3_endpoint, request) -> StorageResource:
     )
 
 
-@pytest.fixture
-def registry(tmp_path):
-    folder = tmp_path / "contracts"
-    folder.mkdir()
-    (folder / "shop_eu.yaml").write_text(CONTRACT.format(name="shop_eu"))
-    return load_registry(folder)
-
-
 def test_landing_listing_uses_the_cursor_on_s3(storage):
     landing = storage.landing()
     keys = [landing.land("shop_eu", f"{i}.csv", GOOD, datetime(2026, 10, 1 + i, tzinfo=UTC)).key for i in range(3)]
@@ -63,13 +54,13 @@ def test_landing_listing_uses_the_cursor_on_s3(storage):
     assert landing.read(keys[2]) == GOOD
 
 
-def test_raw_ingest_writes_objects_and_a_delta_manifest_to_s3(storage, registry, s3_endpoint):
+def test_raw_ingest_writes_objects_and_a_delta_manifest_to_s3(storage, shop_registry, s3_endpoint):
     raw = storage.raw()
     landed = raw.landing.land("shop_eu", "orders.csv", GOOD, datetime(2026, 10, 1, tzinfo=UTC))
-    plan = plan_ingestion(raw.landing, registry, {}, raw.known_checksums())
+    plan = plan_ingestion(raw.landing, shop_registry, {}, raw.known_checksums())
     assert [k for k, _ in plan.batches[0].files] == [landed.key]
 
-    report = raw.ingest([landed], registry.sources)
+    report = raw.ingest([landed], shop_registry.sources)
     assert report.count("ingested") == 1
     assert raw.lake.get_object(sha256(GOOD)) == GOOD
     assert raw.lake.table_uri("raw", "manifest").startswith("s3://hub/")
@@ -81,4 +72,4 @@ def test_raw_ingest_writes_objects_and_a_delta_manifest_to_s3(storage, registry,
     client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1", **KEYS)
     key = f"test_raw_ingest_writes_objects_and_a_delta_manifest_to_s3/lake/{raw.lake.object_key(sha256(GOOD))}"
     assert client.get_object(Bucket="hub", Key=key)["Body"].read() == GOOD
-    assert raw.ingest(raw.landed(registry.sources.values()), registry.sources).deliveries.num_rows == 0
+    assert raw.ingest(raw.landed(shop_registry.sources.values()), shop_registry.sources).deliveries.num_rows == 0
