@@ -8,7 +8,7 @@ import pyarrow.compute as pc
 from hub_platform.lake.raw import MANIFEST
 from hub_platform.lake.store import Lake
 
-ZONES = ("raw", "clean", "curated", "customer360", "product360", "forecast", "orders")
+ZONES = ("raw", "clean", "quarantine", "curated", "customer360", "product360", "forecast", "orders")
 
 
 def table_rows(lake: Lake, zone: str, name: str) -> int:

@@ -18,6 +18,7 @@ class Accounting:
     unprocessed: list[str]  # landing keys the ledger has no row for
     mismatched: list[dict]  # files whose counts do not add up
     failed: list[dict]  # files that failed as a whole (their rows are in quarantine)
+    unexpected_columns: list[str]  # columns files brought that the contract does not know (kept in _extra)
 
     @property
     def passed(self) -> bool:
@@ -61,4 +62,7 @@ def account(manifest: pa.Table, ledger: pa.Table) -> Accounting:
         unprocessed=unprocessed,
         mismatched=mismatched,
         failed=failed,
+        unexpected_columns=sorted(
+            {c.strip() for e in processed if e["unexpected_columns"] for c in e["unexpected_columns"].split(",")}
+        ),
     )

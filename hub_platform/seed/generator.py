@@ -54,7 +54,7 @@ SCALES = {
                    telemetry_days=2, inventory_days=14, campaigns=3, sessions=1_500),
     "medium": Scale(people=4_000, products=120, stores=8, days=365, suppliers=12, accounts=40, vans_per_depot=3,
                     telemetry_days=5, inventory_days=28, campaigns=12, sessions=25_000),
-    "large": Scale(people=80_000, products=400, stores=40, days=365, suppliers=30, accounts=200, vans_per_depot=8,
+    "large": Scale(people=110_000, products=400, stores=40, days=365, suppliers=30, accounts=200, vans_per_depot=8,
                    telemetry_days=5, inventory_days=14, campaigns=8, sessions=300_000),
 }
 

@@ -29,8 +29,6 @@ from hub_platform.transforms.standardize import match_key, standardize
 
 MATCH_KEY_KINDS = {"name", "address", "email"}
 LINEAGE = ("_source", "_file_checksum", "_row_number", "_received_at", "_ingested_at")
-_TRUE = {"true", "t", "yes", "y", "1"}
-_FALSE = {"false", "f", "no", "n", "0"}
 
 QUARANTINE_SCHEMA = pa.schema(
     [
@@ -135,24 +133,23 @@ def conform(records: Records, contract: Contract, delivery: Delivery) -> Conform
     out: dict[str, pa.Array] = {}
     for column in contract.columns:
         values, bad = _parse(raw[column.name], column, contract.format.timezone)
-        errors.add(bad, "type", _describe(_as_text(raw[column.name]), bad, f"is not a valid {column.type}", column.name))
+        errors.add(bad, "type", _describe(_text(raw[column.name]), bad, f"is not a valid {column.type}", column.name))
         if column.standardize:
-            text = pd.Series(values, dtype="string")
-            region = _as_text(raw[column.region_column]) if column.region_column else column.default_region
+            text = _series(values)
+            region = _series(_text(raw[column.region_column])) if column.region_column else column.default_region
             result = standardize(column.standardize, text, region=region)
             invalid = result.error.notna().to_numpy()
             if column.required:
                 errors.add(invalid, f"standardize:{column.standardize}", f"{column.name}: " + result.error.fillna(""))
             elif invalid.any():
                 issues[column.name] = result.error
-            values = result.value
+            values = pa.array(result.value, pa.string())
             if column.standardize in MATCH_KEY_KINDS:
                 out[f"{column.name}_key"] = pa.array(match_key(column.standardize, result.value), pa.string())
             if column.pii:
                 out[f"{column.name}_original"] = pa.array(text, pa.string())
-        array = _to_arrow(values, column)
-        out[column.name] = array
-        _check_rules(array, column, errors)
+        out[column.name] = values
+        _check_rules(values, column, errors)
 
     if not contract.cdc:  # a change feed has many events per key; any other file, one row per key
         _flag_repeated_keys(out, contract.keys, errors)
@@ -187,58 +184,71 @@ def _column(table: pa.Table, name: str, n: int) -> pa.Array:
     return table[name].combine_chunks()
 
 
-def _as_text(array: pa.Array) -> pd.Series:
-    """Values as stripped text with missing and blank values as NA: the common ground for parsing."""
-    text = pc.utf8_trim_whitespace(pc.cast(array, pa.string())) if not pa.types.is_null(array.type) else pa.nulls(len(array), pa.string())
-    series = pd.Series(text.to_pandas(), dtype="string")
-    return series.mask(series == "")
+def _text(array: pa.Array) -> pa.Array:
+    """Values as trimmed text, blank as null: the common ground for parsing (all in Arrow)."""
+    if pa.types.is_null(array.type):
+        return pa.nulls(len(array), pa.string())
+    text = pc.utf8_trim_whitespace(pc.cast(array, pa.string()))
+    return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
 
 
-def _parse(array: pa.Array, column: Column, timezone: str) -> tuple[object, np.ndarray]:
-    """Values in the column's type (as numpy/pandas) and a mask of present values that failed to parse."""
-    kind = "decimal" if column.decimal else column.type
-    if kind == "string":
-        return _as_text(array), np.zeros(len(array), dtype=bool)
-    if kind in ("timestamp", "timestamptz") and pa.types.is_timestamp(array.type):
-        values = pd.Series(array.to_pandas())
-        if values.dt.tz is None:
-            values = values.dt.tz_localize(timezone, ambiguous=False, nonexistent="shift_forward")
-        return values.dt.tz_convert("UTC"), np.zeros(len(array), dtype=bool)
-    text = _as_text(array)
-    present = text.notna().to_numpy()
-    if kind in ("int", "float", "decimal"):
-        numbers = pd.to_numeric(text, errors="coerce")
-        if column.unit:
-            numbers = numbers * column.unit.factor
-        bad = present & numbers.isna().to_numpy()
-        if kind == "int":
-            fractional = numbers.notna().to_numpy() & (numbers.fillna(0) % 1 != 0).to_numpy()
-            bad |= fractional
-            numbers = numbers.mask(fractional)
-        return numbers, bad
-    if kind == "bool":
-        lowered = text.str.lower()
-        values = pd.Series(pd.NA, index=text.index, dtype="boolean")
-        values[lowered.isin(_TRUE).fillna(False)] = True
-        values[lowered.isin(_FALSE).fillna(False)] = False
-        return values, present & values.isna().to_numpy()
-    parsed = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=False)
-    if kind == "date":
-        return parsed.dt.date if parsed.dt.tz is None else parsed.dt.tz_convert(None).dt.date, present & parsed.isna().to_numpy()
-    if parsed.dt.tz is None:
-        parsed = parsed.dt.tz_localize(timezone, ambiguous=False, nonexistent="shift_forward")
-    return parsed.dt.tz_convert("UTC"), present & parsed.isna().to_numpy()
+def _series(array: pa.Array) -> pd.Series:
+    """Arrow strings as an Arrow-backed pandas Series (no copy) for the standardizers."""
+    return pd.Series(pd.arrays.ArrowStringArray(pc.cast(array, pa.string())), dtype="string[pyarrow]")
 
 
-def _to_arrow(values, column: Column) -> pa.Array:
+_INT = r"^[+-]?\d+$"
+_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+_TRUE = ["true", "t", "yes", "y", "1"]
+_FALSE = ["false", "f", "no", "n", "0"]
+
+
+def _parse(array: pa.Array, column: Column, timezone: str) -> tuple[pa.Array, np.ndarray]:
+    """Values in the column's Arrow type, and a mask of present values that failed to parse."""
     target = arrow_type(column)
-    if column.decimal:
-        _, scale = column.decimal
-        rounded = pa.array(pd.Series(values, dtype="Float64").round(scale), pa.float64())
-        return pc.cast(rounded, target)
-    if column.type == "date":
-        return pa.array(pd.Series(values).where(pd.notna(values), None), pa.date32())
-    return pa.array(pd.Series(values).astype(object).where(pd.notna(values), None), target, from_pandas=True)
+    if column.type in ("timestamp", "timestamptz") and pa.types.is_timestamp(array.type):
+        local = array if array.type.tz else pc.assume_timezone(array, timezone, ambiguous="earliest", nonexistent="earliest")
+        return pc.cast(local, target), np.zeros(len(array), dtype=bool)
+    if (pa.types.is_integer(array.type) and column.type == "int") or (pa.types.is_boolean(array.type) and column.type == "bool"):
+        return pc.cast(array, target), np.zeros(len(array), dtype=bool)
+    text = _text(array)
+    if column.type == "string":
+        return text, np.zeros(len(array), dtype=bool)
+    present = _mask(pc.is_valid(text))
+    if column.type == "bool":
+        lowered = pc.utf8_lower(text)
+        values = pc.if_else(pc.is_in(lowered, pa.array(_TRUE)), True, pc.if_else(pc.is_in(lowered, pa.array(_FALSE)), False, None))
+        return values, present & ~_mask(pc.is_valid(values))
+    if column.type in ("int", "float") or column.decimal:
+        valid = _mask(pc.match_substring_regex(text, _INT if column.type == "int" else _NUMBER))
+        kept = pc.if_else(pa.array(valid), text, pa.scalar(None, pa.string()))
+        numbers = pc.cast(kept, pa.int64() if column.type == "int" else pa.float64())
+        if column.unit:
+            numbers = pc.multiply(pc.cast(numbers, pa.float64()), column.unit.factor)
+        if column.decimal:
+            numbers = pc.round(numbers, column.decimal[1])
+        return pc.cast(numbers, target), present & ~valid
+    return _parse_time(text, column, timezone, present)
+
+
+def _parse_time(text: pa.Array, column: Column, timezone: str, present: np.ndarray) -> tuple[pa.Array, np.ndarray]:
+    """Dates and timestamps: one Arrow cast when the whole column is plain ISO 8601 (the usual
+    case), else pandas' lenient ISO parser value by value, with failures marked."""
+    naive = pa.date32() if column.type == "date" else pa.timestamp("us")
+    try:
+        parsed = pc.cast(text, naive)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        series = pd.to_datetime(pd.Series(text.to_pylist(), dtype=object), errors="coerce", format="ISO8601", utc=False)
+        if getattr(series.dt, "tz", None) is not None:
+            series = series.dt.tz_convert(timezone).dt.tz_localize(None)
+        parsed = pc.cast(pa.array(series.dt.normalize() if column.type == "date" else series, pa.timestamp("us"), from_pandas=True), naive)
+    if column.type != "date":
+        parsed = pc.cast(pc.assume_timezone(parsed, timezone, ambiguous="earliest", nonexistent="earliest"), arrow_type(column))
+    return parsed, present & ~_mask(pc.is_valid(parsed))
+
+
+def _mask(array: pa.Array) -> np.ndarray:
+    return pc.fill_null(array, False).to_numpy(zero_copy_only=False)
 
 
 def _describe(values, mask: np.ndarray, what: str, column: str) -> np.ndarray:
@@ -272,11 +282,11 @@ def _check_rules(array: pa.Array, column: Column, errors: _Errors) -> None:
 def _with_lineage(clean, records: Records, delivery: Delivery, table: pa.Table, unexpected, issues) -> pa.Table:
     n = table.num_rows
     columns = {
-        "_source": pa.array([delivery.source] * n, pa.string()),
-        "_file_checksum": pa.array([delivery.checksum] * n, pa.string()),
+        "_source": pa.repeat(pa.scalar(delivery.source, pa.string()), n),
+        "_file_checksum": pa.repeat(pa.scalar(delivery.checksum, pa.string()), n),
         "_row_number": pa.array(records.row_numbers, pa.int64()),
-        "_received_at": pa.array([delivery.received_at] * n, pa.timestamp("us", tz="UTC")),
-        "_ingested_at": pa.array([delivery.ingested_at] * n, pa.timestamp("us", tz="UTC")),
+        "_received_at": pa.repeat(pa.scalar(delivery.received_at, pa.timestamp("us", tz="UTC")), n),
+        "_ingested_at": pa.repeat(pa.scalar(delivery.ingested_at, pa.timestamp("us", tz="UTC")), n),
         "_extra": _json_rows(table.select(list(unexpected)).to_pylist()) if unexpected else pa.nulls(n, pa.string()),
         "_issues": _issues_json(issues, n),
     }

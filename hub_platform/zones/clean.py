@@ -5,12 +5,14 @@ quarantines what breaks the contract, and proves the accounting. It follows raw/
 declarative automation; its blocking checks stop bad data before the curated zone.
 """
 
+from collections import Counter
+
 import dagster as dg
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from hub_platform.lake.clean import CleanZone
-from hub_platform.metadata import markdown_table, table_metadata
+from hub_platform.metadata import column_schema, markdown_table, table_metadata
 from hub_platform.quality.accounting import account
 from hub_platform.quality.expectations import check_table
 from hub_platform.resources import StorageResource
@@ -49,9 +51,7 @@ def _clean_feed_asset(feed: str, contracts: list[Contract]) -> dg.AssetsDefiniti
         owners=sorted({c.owner for c in contracts}),
         tags=feed_tags(contracts, "clean"),
         kinds={"delta", "pyarrow"},
-        metadata={"dagster/column_schema": dg.TableSchema(columns=[
-            dg.TableColumn(f.name, str(f.type), description=descriptions.get(f.name), tags={"pii": ""} if f.name in contract.pii_columns else {})
-            for f in clean_schema(contract)])},
+        metadata={"dagster/column_schema": column_schema(clean_schema(contract), descriptions, set(contract.pii_columns))},
         automation_condition=dg.AutomationCondition.eager(),
         check_specs=[dg.AssetCheckSpec(name, asset=key, description=text, blocking=name in BLOCKING) for name, text in CHECKS.items()],
     )
@@ -65,14 +65,9 @@ def _clean_feed_asset(feed: str, contracts: list[Contract]) -> dg.AssetsDefiniti
         manifest = raw.manifest(feed=feed)
         table = raw.lake.read_or_empty("clean", feed, clean_schema(contract))
         quarantined = pa.concat_tables([o.quarantine for o in outcomes]) if outcomes else None
-        ledger = zone.ledger(feed)
-        drift = sorted({c.strip() for text in ledger["unexpected_columns"].drop_null().to_pylist() for c in text.split(",")})
-        issues: dict[str, int] = {}
-        for outcome in outcomes:
-            for column, count in (outcome.issues or {}).items():
-                issues[column] = issues.get(column, 0) + count
+        accounting = account(manifest, zone.ledger(feed))
+        issues = sum((Counter(o.issues or {}) for o in outcomes), Counter())
         new_drift = sorted({c for o in outcomes for c in o.unexpected_columns})
-        accounting = account(manifest, ledger)
         if new_drift:
             context.log.warning(f"schema drift in {feed}: unexpected column(s) {new_drift}, kept in _extra")
 
@@ -84,9 +79,9 @@ def _clean_feed_asset(feed: str, contracts: list[Contract]) -> dg.AssetsDefiniti
             "rows_in_files_all_time": accounting.rows_in_files,
             "rows_quarantined_all_time": accounting.rows_quarantined,
             "quarantine_share": dg.MetadataValue.float(round(accounting.rows_quarantined / max(accounting.rows_in_files, 1), 5)),
-            "optional_values_nulled": dg.MetadataValue.json(issues),
+            "optional_values_nulled": dg.MetadataValue.json(dict(issues)),
             "merge": dg.MetadataValue.json(merge_metrics),
-            "schema_drift": dg.MetadataValue.json(drift),
+            "schema_drift": dg.MetadataValue.json(accounting.unexpected_columns),
             "quarantine_preview": dg.MetadataValue.md(
                 markdown_table(quarantined, ["_landing_key", "_row_number", "rule", "reason"], limit=15) if quarantined else "_none_"),
             "dagster/uri": dg.MetadataValue.path(raw.lake.table_uri("clean", feed)),
@@ -112,9 +107,9 @@ def _clean_feed_asset(feed: str, contracts: list[Contract]) -> dg.AssetsDefiniti
         )
         yield dg.AssetCheckResult(
             check_name="no_schema_drift",
-            passed=not drift,
+            passed=not accounting.unexpected_columns,
             severity=dg.AssetCheckSeverity.WARN,
-            metadata={"unexpected_columns": dg.MetadataValue.json(drift)},
+            metadata={"unexpected_columns": dg.MetadataValue.json(accounting.unexpected_columns)},
         )
 
     return clean_feed
