@@ -11,7 +11,7 @@ where a value came from and secrets never enter code or metadata), else from a l
 | HUB_LANDING_ROOT | landing area: folder or s3://bucket/prefix | $HUB_HOME/landing |
 | HUB_TRUTH_ROOT | the seed generator's ground truth (quality measurement only) | $HUB_HOME/truth |
 | AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION | S3 access | AWS defaults |
-| HUB_SPARK_MASTER | Spark master URL | local[2] |
+| HUB_SPARK_MASTER | Spark master URL (local[N], spark://…, yarn) or Spark Connect (sc://host:15002) | local[2] |
 """
 
 from __future__ import annotations

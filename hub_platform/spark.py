@@ -2,7 +2,9 @@
 
 Starting the JVM costs ~5 s, so the session is shared by every asset that runs in the process;
 with Dagster's in-process executor (the hub's default) a whole run starts Spark at most once, and
-runs that never touch Spark never start it. ``HUB_SPARK_MASTER`` points it at a cluster.
+runs that never touch Spark never start it. ``HUB_SPARK_MASTER`` points it at a cluster
+(``spark://…``, ``yarn``) or at a Spark Connect server (``sc://host:15002``), which lets many runs
+share one long-lived Spark instead of starting their own.
 """
 
 from __future__ import annotations
@@ -22,11 +24,15 @@ def spark_session(master: str = "local[2]", shuffle_partitions: int = 4, scratch
     """The process's Spark session, created with the hub's settings the first time it is asked for."""
     global _session
     with _lock:
-        if _session is not None and not _session.sparkContext._jsc.sc().isStopped():
+        if _session is not None and not _stopped(_session):
             return _session
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")
         from pyspark.sql import SparkSession
+
+        if master.startswith("sc://"):  # Spark Connect: the server owns jars, memory and checkpoints
+            _session = SparkSession.builder.remote(master).getOrCreate()
+            return _session
         from splink.internals.spark.jar_location import similarity_jar_location
 
         scratch = Path(scratch_dir or tempfile.mkdtemp(prefix="hub-spark-"))
@@ -48,6 +54,13 @@ def spark_session(master: str = "local[2]", shuffle_partitions: int = 4, scratch
         _session.sparkContext.setLogLevel("ERROR")
         _session.sparkContext.setCheckpointDir(str(scratch / "checkpoints"))
         return _session
+
+
+def _stopped(session) -> bool:
+    try:
+        return session.sparkContext._jsc.sc().isStopped()
+    except Exception:  # a Spark Connect session has no local context to ask
+        return False
 
 
 def delta_jar_on_classpath(spark) -> bool:

@@ -133,7 +133,7 @@ def purchase_orders(rng: np.random.Generator, products: pd.DataFrame, suppliers:
                              "supplier_part_no": item.supplier_part_no, "qty": qty, "order_date": month_start.date(),
                              "expected_date": expected.date(), "received_date": None if open_po else received.date(),
                              "received_qty": None if open_po else (int(qty * 0.8) if short else qty), "arrival": month_start})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).astype({"received_qty": "Int64"})
 
 
 def fleet(rng: np.random.Generator, depots: pd.DataFrame, vehicles_per_depot: int) -> pd.DataFrame:

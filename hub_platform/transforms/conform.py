@@ -197,7 +197,7 @@ def _series(array: pa.Array) -> pd.Series:
     return pd.Series(pd.arrays.ArrowStringArray(pc.cast(array, pa.string())), dtype="string[pyarrow]")
 
 
-_INT = r"^[+-]?\d+$"
+_INT = r"^[+-]?\d+(\.0*)?$"  # "468.0" is a whole number too (sources that went through a float)
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 _TRUE = ["true", "t", "yes", "y", "1"]
 _FALSE = ["false", "f", "no", "n", "0"]
@@ -222,6 +222,8 @@ def _parse(array: pa.Array, column: Column, timezone: str) -> tuple[pa.Array, np
     if column.type in ("int", "float") or column.decimal:
         valid = _mask(pc.match_substring_regex(text, _INT if column.type == "int" else _NUMBER))
         kept = pc.if_else(pa.array(valid), text, pa.scalar(None, pa.string()))
+        if column.type == "int":
+            kept = pc.replace_substring_regex(kept, r"\.0*$", "")
         numbers = pc.cast(kept, pa.int64() if column.type == "int" else pa.float64())
         if column.unit:
             numbers = pc.multiply(pc.cast(numbers, pa.float64()), column.unit.factor)

@@ -57,6 +57,7 @@ def test_a_good_row_is_typed_standardized_and_traceable():
     [
         ("A,three,1.00,1,2026-10-01 10:00:00,,,open,,", "type", "qty: 'three' is not a valid int"),
         ("A,2.5,1.00,1,2026-10-01 10:00:00,,,open,,", "type", "qty: '2.5' is not a valid int"),
+        ("A,1e3,1.00,1,2026-10-01 10:00:00,,,open,,", "type", "qty: '1e3' is not a valid int"),
         ("A,0,1.00,1,2026-10-01 10:00:00,,,open,,", "range", "qty: 0 is not between 1.0 and 100.0"),
         ("A,1,1.00,1,,,,open,,", "required", "placed_at: a value is required"),
         ("A,1,1.00,1,yesterday,,,open,,", "type", "placed_at: 'yesterday' is not a valid timestamp"),
@@ -70,6 +71,11 @@ def test_a_row_breaking_a_rule_is_quarantined_with_the_rule_and_reason(line, rul
     row = result.quarantine.to_pylist()[0]
     assert (row["rule"], row["reason"], row["_row_number"], row["_landing_key"]) == (rule, reason, 1, "shop_eu/x.csv")
     assert json.loads(row["original"])["order_id"] == "A"
+
+
+def test_whole_numbers_written_as_floats_are_accepted_as_ints():
+    result = run("A,68.0,1.00,1,2026-10-01 10:00:00,,,open,,\n")
+    assert result.quarantine.num_rows == 0 and result.clean["qty"].to_pylist() == [68]
 
 
 def test_an_invalid_optional_value_is_nulled_and_listed_but_the_row_flows():
