@@ -15,6 +15,7 @@ from hub_platform.lake.clean import CleanZone
 from hub_platform.metadata import column_schema, markdown_table, table_metadata
 from hub_platform.quality.accounting import account
 from hub_platform.quality.expectations import check_table
+from hub_platform.quality.rules import hand_written
 from hub_platform.resources import StorageResource
 from hub_platform.sources.contract import Contract, Registry
 from hub_platform.transforms.conform import clean_schema
@@ -86,7 +87,7 @@ def _clean_feed_asset(feed: str, contracts: list[Contract]) -> dg.AssetsDefiniti
                 markdown_table(quarantined, ["_landing_key", "_row_number", "rule", "reason"], limit=15) if quarantined else "_none_"),
             "dagster/uri": dg.MetadataValue.path(raw.lake.table_uri("clean", feed)),
         })
-        yield check_table(table, contract, asset_key=key)
+        yield check_table(table, contract, asset_key=key, extra=hand_written(feed))
         yield dg.AssetCheckResult(
             check_name="rows_accounted_for",
             passed=accounting.passed,

@@ -88,3 +88,21 @@ def test_extra_expectations_run_too():
     report = validate(as_frame(table()), suite_for(CONTRACT, [extra]))
     assert not report.success
     assert [f.description for f in report.failed] == ["hand-written: no basket holds more than 50 of one item"]
+
+
+def test_hand_written_rules_catch_what_the_contract_cannot_say():
+    from datetime import date
+
+    from hub_platform.quality.rules import hand_written
+    from hub_platform.sources.contract import default_registry
+
+    contract = default_registry().feed_contract("erp_purchase_orders")
+    rows = {
+        "po_id": ["P1", "P2"], "line_no": [1, 1], "supplier_id": ["S", "S"], "sku": ["A", "B"], "supplier_part_no": ["x", "y"],
+        "qty": [10, 10], "order_date": [date(2026, 10, 1)] * 2, "expected_date": [date(2026, 10, 5), date(2026, 9, 30)],
+        "received_date": [None, None], "received_qty": [10, 12],
+        "_source": ["erp"] * 2, "_file_checksum": ["c"] * 2, "_row_number": [1, 2], "_ingested_at": [datetime(2026, 10, 1, tzinfo=UTC)] * 2,
+    }
+    result = check_table(pa.table(rows), contract, asset_key=dg.AssetKey(["clean", "erp_purchase_orders"]), extra=hand_written("erp_purchase_orders"))
+    failed = {f["why"] for f in result.metadata["failures_json"].value}
+    assert failed == {"a supplier cannot be expected to deliver before the order", "receipts never exceed what was ordered"}
