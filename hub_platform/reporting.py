@@ -28,7 +28,7 @@ def zone_report(lake: Lake) -> str:
         for name in tables:
             lines.append(f"  {name:<40} {table_rows(lake, zone, name):>12,} rows   version {lake.version(zone, name)}")
         if not tables:
-            lines.append("  (empty: not materialized yet)")
+            lines.append("  (none: no row has been quarantined)" if zone == "quarantine" else "  (empty: not materialized yet)")
     return "\n".join(lines)
 
 
