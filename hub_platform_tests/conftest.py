@@ -37,6 +37,21 @@ columns:
   - {{name: amount, type: "decimal(12,2)", min: 0}}
 """
 SHOP_FILE = b"order_id,amount\nA1,10.50\nA2,3.00\n"
+CRM_CONTRACT = """
+name: crm
+description: test change feed
+system: crm
+feed: crm
+entity: customer
+format: {type: cdc_jsonl}
+cdc: {sequence: lsn, operation: op}
+keys: [contact_id]
+columns:
+  - {name: lsn, type: int, required: true}
+  - {name: op, type: string, required: true}
+  - {name: contact_id, type: string, required: true}
+  - {name: city, type: string}
+"""
 
 
 @pytest.fixture

@@ -28,7 +28,6 @@ from hub_platform.transforms.read import FileError, Records, read_records
 from hub_platform.transforms.standardize import match_key, standardize
 
 MATCH_KEY_KINDS = {"name", "address", "email"}
-LINEAGE = ("_source", "_file_checksum", "_row_number", "_received_at", "_ingested_at")
 
 QUARANTINE_SCHEMA = pa.schema(
     [

@@ -9,7 +9,6 @@ from collections import Counter
 
 import dagster as dg
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from hub_platform.lake.clean import CleanZone
 from hub_platform.metadata import column_schema, markdown_table, table_metadata

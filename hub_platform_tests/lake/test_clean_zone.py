@@ -10,23 +10,7 @@ from hub_platform.lake.landing import Landing
 from hub_platform.lake.raw import RawZone
 from hub_platform.lake.store import Lake, Location
 from hub_platform.sources.contract import load_registry
-
-CRM = """
-name: crm
-description: test change feed
-system: crm
-feed: crm
-entity: customer
-format: {type: cdc_jsonl}
-cdc: {sequence: lsn, operation: op}
-keys: [contact_id]
-columns:
-  - {name: lsn, type: int, required: true}
-  - {name: op, type: string, required: true}
-  - {name: contact_id, type: string, required: true}
-  - {name: city, type: string}
-"""
-
+from hub_platform_tests.conftest import CRM_CONTRACT
 
 @pytest.fixture
 def zones(tmp_path):
@@ -78,7 +62,7 @@ def test_the_same_key_from_two_sources_is_two_rows(zones, shop_registry):
 def test_cdc_applies_in_log_order_with_late_events_deletes_and_replays(zones, tmp_path):
     folder = tmp_path / "crm_contracts"
     folder.mkdir()
-    (folder / "crm.yaml").write_text(CRM)
+    (folder / "crm.yaml").write_text(CRM_CONTRACT)
     registry = load_registry(folder)
     raw, clean = zones
     contracts = registry.feeds["crm"]

@@ -7,22 +7,9 @@ import pyarrow as pa
 from hub_platform.sources.contract import parse_contract
 from hub_platform.transforms.cdc import current_state, delete_condition, distinct_events
 from hub_platform.transforms.dedupe import last_per_group
+from hub_platform_tests.conftest import CRM_CONTRACT
 
-CRM = parse_contract("""
-name: crm
-description: test
-system: crm
-feed: crm
-entity: customer
-format: {type: cdc_jsonl}
-cdc: {sequence: lsn, operation: op, operations: {c: insert, u: update, d: delete}}
-keys: [contact_id]
-columns:
-  - {name: lsn, type: int, required: true}
-  - {name: op, type: string, required: true}
-  - {name: contact_id, type: string, required: true}
-  - {name: city, type: string}
-""")
+CRM = parse_contract(CRM_CONTRACT)
 
 
 def events(*rows):
@@ -34,18 +21,18 @@ def events(*rows):
 
 
 def test_the_highest_sequence_wins_even_when_it_arrived_first():
-    state = current_state(events((5, "u", "k1", "Leeds"), (3, "u", "k1", "York"), (1, "c", "k1", "Hull")), CRM)
+    state = current_state(events((5, "U", "k1", "Leeds"), (3, "U", "k1", "York"), (1, "I", "k1", "Hull")), CRM)
     assert state.select(["contact_id", "lsn", "city"]).to_pylist() == [{"contact_id": "k1", "lsn": 5, "city": "Leeds"}]
 
 
 def test_a_late_update_does_not_resurrect_a_deleted_row():
-    state = current_state(events((9, "d", "k1", None), (4, "u", "k1", "York")), CRM)
-    assert state["op"].to_pylist() == ["d"]
-    assert delete_condition(CRM) == "s.`op` IN ('d')"
+    state = current_state(events((9, "D", "k1", None), (4, "U", "k1", "York")), CRM)
+    assert state["op"].to_pylist() == ["D"]
+    assert delete_condition(CRM) == "s.`op` IN ('D')"
 
 
 def test_replayed_events_collapse():
-    log = distinct_events(events((1, "c", "k1", "Hull"), (1, "c", "k1", "Hull"), (2, "u", "k2", "Ely")), CRM)
+    log = distinct_events(events((1, "I", "k1", "Hull"), (1, "I", "k1", "Hull"), (2, "U", "k2", "Ely")), CRM)
     assert sorted(log["lsn"].to_pylist()) == [1, 2]
 
 
