@@ -7,6 +7,8 @@ the ledger last, which is what marks a raw file as processed.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pyarrow as pa
@@ -61,14 +63,14 @@ class CleanZone:
     def process(self, raw: RawZone, contracts: list[Contract], run_id: str = "") -> tuple[list[FileOutcome], dict[str, int]]:
         """Conform every raw file of the feed the ledger has not accounted for, and commit them as one batch."""
         sources = {c.name: c for c in contracts}
-        outcomes = [
-            conform_file(
-                raw.lake.get_object(row["checksum"]),
-                sources[row["source"]],
-                Delivery(row["source"], row["checksum"], row["landing_key"], row["received_at"], row["ingested_at"]),
-            )
-            for row in self.pending(raw.manifest(feed=contracts[0].feed))
-        ]
+
+        def conform_delivery(row: dict) -> FileOutcome:
+            delivery = Delivery(row["source"], row["checksum"], row["landing_key"], row["received_at"], row["ingested_at"])
+            return conform_file(raw.lake.get_object(row["checksum"]), sources[row["source"]], delivery)
+
+        # Files are independent and Arrow compute releases the GIL: use every core. Order is kept.
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            outcomes = list(pool.map(conform_delivery, self.pending(raw.manifest(feed=contracts[0].feed))))
         return outcomes, self.commit(contracts[0], outcomes, run_id)
 
     def commit(self, contract: Contract, outcomes: list[FileOutcome], run_id: str) -> dict[str, int]:
@@ -97,6 +99,9 @@ class CleanZone:
     def _apply_snapshot(self, contract: Contract, batch: pa.Table) -> dict[str, int]:
         """Upsert by (source, keys); a later delivery replaces what an earlier one said of a key."""
         newest, _ = last_per_group(batch, ["_source", *contract.keys], ["_received_at", "_row_number"])
+        if not self.lake.has_table("clean", contract.feed):  # first load: nothing to merge with
+            self.lake.write(newest, "clean", contract.feed)
+            return {"num_target_rows_inserted": newest.num_rows}
         return self.lake.upsert(
             newest,
             "clean",
