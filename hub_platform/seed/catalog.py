@@ -32,6 +32,19 @@ def gtin13(body: np.ndarray) -> list[str]:
     return codes
 
 
+def _abbreviate(word: str) -> str:
+    """How a till squeezes a word: upper case, long words lose their inner vowels (Sparkling -> SPRKL)."""
+    word = word.upper()
+    if len(word) <= 5:
+        return word
+    return (word[0] + "".join(c for c in word[1:] if c not in "AEIOU"))[:5]
+
+
+def till_description(brand: str, kind: str, size: str) -> str:
+    """The short text a POS prints for an item: NORTH SPRKL WATER 500ML (no GTIN needed to read it)."""
+    return " ".join([brand.upper()[:5], *(_abbreviate(w) for w in kind.split()), size.upper().replace(" ", "")])
+
+
 def locations(rng: np.random.Generator, stores: int) -> pd.DataFrame:
     """Two DCs (also the fleet depots), the stores, and a plant, in the UK and Germany."""
     rows = [("DC-01", "Midlands DC", "dc", "GB", 52.48, -1.89), ("DC-02", "Rhein DC", "dc", "DE", 50.94, 6.96),
@@ -84,6 +97,7 @@ def products(rng: np.random.Generator, count: int, supplier_ids: np.ndarray) -> 
         "demand_rate": np.where(rng.random(count) < 0.2, rng.uniform(0.05, 0.3, count), rng.uniform(0.6, 4.0, count)),
     })
     frame["product_name"] = frame.brand + " " + frame.kind + " " + frame["size"]
+    frame["till_description"] = [till_description(b, k, s) for b, k, s in zip(frame.brand, frame.kind, frame["size"], strict=True)]
     frame["supplier_part_no"] = [f"{s.replace('SUP-', 'SP')}-{i:05d}" for s, i in zip(frame.supplier_id, range(count), strict=True)]
     # the web shop words its titles its own way: size first, brand last, sometimes abbreviated
     frame["web_title"] = [

@@ -195,6 +195,7 @@ def generate(scale: str, out: Path, *, seed: int = 7, faults: bool = False) -> S
         sku=products.sku.to_numpy()[lines["product"]],
         gtin=products.gtin.to_numpy()[lines["product"]],
         item_code=products.store_item_code.to_numpy()[lines["product"]],
+        item_description=products.till_description.to_numpy()[lines["product"]],
         loyalty_id=np.where(rng.random(len(lines)) < 0.35, rng.choice(loyalty.loyalty_id.to_numpy(), len(lines)), None),
     )
     lines["loyalty_id"] = lines.groupby("transaction_id").loyalty_id.transform("first")
