@@ -45,6 +45,10 @@ def changes_table(feed: str) -> str:
     return f"{feed}_changes"
 
 
+def history_table(feed: str) -> str:
+    return f"{feed}_history"
+
+
 class CleanZone:
     def __init__(self, lake: Lake):
         self.lake = lake
@@ -97,7 +101,15 @@ class CleanZone:
         return metrics
 
     def _apply_snapshot(self, contract: Contract, batch: pa.Table) -> dict[str, int]:
-        """Upsert by (source, keys); a later delivery replaces what an earlier one said of a key."""
+        """Upsert by (source, keys); a later delivery replaces what an earlier one said of a key.
+
+        With ``history: true`` every delivered version is also kept (once per file) in the feed's
+        history table, so type-2 dimensions downstream can see what each delivery said.
+        """
+        if contract.history:
+            self.lake.upsert(
+                batch, "clean", history_table(contract.feed), keys=["_source", *contract.keys, "_file_checksum"], insert_only=True
+            )
         newest, _ = last_per_group(batch, ["_source", *contract.keys], ["_received_at", "_row_number"])
         if not self.lake.has_table("clean", contract.feed):  # first load: nothing to merge with
             self.lake.write(newest, "clean", contract.feed)

@@ -142,6 +142,8 @@ class Contract(_Strict):
     keys: list[str]
     columns: list[Column]
     cdc: Cdc | None = None
+    # keep every delivered version of a row in clean/<feed>_history, for type-2 history downstream
+    history: bool = False
     tags: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("name", "feed", "entity")
@@ -172,6 +174,8 @@ class Contract(_Strict):
         is_cdc_format = self.format.type == "cdc_jsonl"
         if is_cdc_format != (self.cdc is not None):
             raise ValueError("format cdc_jsonl and a cdc: section go together")
+        if self.history and self.cdc:
+            raise ValueError("history: a change feed keeps every event in clean/<feed>_changes already")
         if self.cdc:
             for role, column in (("sequence", self.cdc.sequence), ("operation", self.cdc.operation)):
                 if column not in names:
@@ -264,8 +268,8 @@ def load_registry(directory: Path | str = CONTRACTS_DIR) -> Registry:
                     f"but {reference.name!r} declares {reference.feed_signature()}; "
                     "sources of one feed must agree on column names and types"
                 )
-            if other.entity != reference.entity or bool(other.cdc) != bool(reference.cdc):
-                raise ContractError(f"feed {feed!r}: {other.name!r} and {reference.name!r} disagree on entity or cdc")
+            if (other.entity, bool(other.cdc), other.history) != (reference.entity, bool(reference.cdc), reference.history):
+                raise ContractError(f"feed {feed!r}: {other.name!r} and {reference.name!r} disagree on entity, cdc or history")
     return registry
 
 

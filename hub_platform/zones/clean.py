@@ -47,6 +47,7 @@ def _clean_feed_asset(feed: str, contracts: list[Contract]) -> dg.AssetsDefiniti
         f"{', '.join(sources)}, with lineage columns back to the raw bytes. "
         + ("Change feed: events applied in log-sequence order into the current state (log in "
            f"`clean/{feed}_changes`). " if contract.cdc else "Later deliveries replace earlier rows of the same key. ")
+        + (f"Every delivered version is kept in `clean/{feed}_history`. " if contract.history else "")
         + "Rows that break the contract are in `quarantine/<source>` with the rule and reason.",
         owners=sorted({c.owner for c in contracts}),
         tags=feed_tags(contracts, "clean"),

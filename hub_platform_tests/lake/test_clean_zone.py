@@ -5,12 +5,12 @@ from datetime import UTC, datetime
 import pyarrow.compute as pc
 import pytest
 
-from hub_platform.lake.clean import CleanZone, changes_table
+from hub_platform.lake.clean import CleanZone, changes_table, history_table
 from hub_platform.lake.landing import Landing
 from hub_platform.lake.raw import RawZone
 from hub_platform.lake.store import Lake, Location
 from hub_platform.sources.contract import load_registry
-from hub_platform_tests.conftest import CRM_CONTRACT
+from hub_platform_tests.conftest import CRM_CONTRACT, SHOP_CONTRACT
 
 @pytest.fixture
 def zones(tmp_path):
@@ -49,6 +49,22 @@ def test_an_older_delivery_arriving_late_does_not_overwrite_a_newer_one(zones, s
     deliver(raw, shop_registry, "shop_eu", "old.csv", b"order_id,amount\nA1,1.00\n", 1)  # received earlier
     clean.process(raw, contracts)
     assert [str(v) for _, v in rows(raw.lake, "shop_orders", "order_id", "amount")] == ["9.00"]
+
+
+def test_a_history_feed_keeps_every_delivered_version_once(zones, tmp_path):
+    raw, clean = zones
+    folder = tmp_path / "history_contracts"
+    folder.mkdir()
+    (folder / "shop_eu.yaml").write_text(SHOP_CONTRACT.format(name="shop_eu") + "history: true\n")
+    registry = load_registry(folder)
+    contracts = registry.feeds["shop_orders"]
+    deliver(raw, registry, "shop_eu", "june.csv", b"order_id,amount\nA1,1.00\nA2,2.00\n", 1)
+    deliver(raw, registry, "shop_eu", "july.csv", b"order_id,amount\nA1,1.50\n", 2)
+    clean.process(raw, contracts)
+    clean.process(raw, contracts)  # reprocessing adds nothing
+    assert [str(v) for _, v in rows(raw.lake, "shop_orders", "order_id", "amount")] == ["1.50", "2.00"]
+    history = rows(raw.lake, history_table("shop_orders"), "order_id", "amount")
+    assert [(k, str(v)) for k, v in history] == [("A1", "1.00"), ("A1", "1.50"), ("A2", "2.00")]
 
 
 def test_the_same_key_from_two_sources_is_two_rows(zones, shop_registry):
