@@ -59,39 +59,74 @@ def _batch_definition():
     return source.add_dataframe_asset("frame").add_batch_definition_whole_dataframe("whole")
 
 
-def suite_for(contract: Contract, extra: Sequence = ()):
-    """The contract's rules as an expectation suite, each with a plain-words note of why it exists."""
+@dataclass(frozen=True)
+class TableRules:
+    """What a table promises, whoever derived it: the suite GX checks it against."""
+
+    name: str
+    keys: tuple[str, ...]
+    not_null: tuple[str, ...] = ()
+    allowed: tuple[tuple[str, tuple], ...] = ()  # (column, allowed values)
+    ranges: tuple[tuple[str, float | None, float | None], ...] = ()  # (column, min, max)
+
+
+def table_suite(rules: TableRules, extra: Sequence = ()):
+    """The rules as an expectation suite, each expectation with a plain-words note of why it exists."""
     gx = _gx()
     _batch_definition()  # GX wants its context active before a suite exists
     expect = gx.expectations
-    suite = gx.ExpectationSuite(name=f"{contract.feed}_contract")
+    suite = gx.ExpectationSuite(name=rules.name)
 
     def add(expectation, why: str) -> None:
         expectation.notes = why
         suite.add_expectation(expectation)
 
     add(expect.ExpectTableRowCountToBeBetween(min_value=1), "an empty table is a failed load, never a success")
-    add(
-        expect.ExpectCompoundColumnsToBeUnique(column_list=["_source", *contract.keys]),
-        f"one row per {' + '.join(contract.keys)} and source (the contract's keys)",
+    unique = (
+        expect.ExpectColumnValuesToBeUnique(column=rules.keys[0])
+        if len(rules.keys) == 1
+        else expect.ExpectCompoundColumnsToBeUnique(column_list=list(rules.keys))
     )
-    for column in contract.columns:
-        add(expect.ExpectColumnToExist(column=column.name), "declared in the contract")
-        if column.required or column.name in contract.keys:
-            add(expect.ExpectColumnValuesToNotBeNull(column=column.name), "required by the contract")
-        if column.unique and column.name not in contract.keys:
-            add(expect.ExpectCompoundColumnsToBeUnique(column_list=["_source", column.name]), "declared unique per source")
-        if column.allowed is not None:
-            add(expect.ExpectColumnValuesToBeInSet(column=column.name, value_set=column.allowed), "the contract's allowed values")
-        if column.min is not None or column.max is not None:
-            add(
-                expect.ExpectColumnValuesToBeBetween(column=column.name, min_value=column.min, max_value=column.max),
-                "the contract's range",
-            )
-    for name in LINEAGE_COLUMNS:  # what no contract says but every clean row must have
-        add(expect.ExpectColumnValuesToNotBeNull(column=name), "lineage: every clean row leads back to its raw bytes")
+    add(unique, f"one row per {' + '.join(rules.keys)}")
+    for column in rules.keys:
+        add(expect.ExpectColumnValuesToNotBeNull(column=column), "part of the key")
+    for column in rules.not_null:
+        add(expect.ExpectColumnValuesToNotBeNull(column=column), "required")
+    for column, values in rules.allowed:
+        add(expect.ExpectColumnValuesToBeInSet(column=column, value_set=list(values)), "the allowed values")
+    for column, low, high in rules.ranges:
+        add(expect.ExpectColumnValuesToBeBetween(column=column, min_value=low, max_value=high), "the allowed range")
     for expectation in extra:
         suite.add_expectation(expectation)
+    return suite
+
+
+def contract_rules(contract: Contract) -> TableRules:
+    """A clean feed's rules: the contract's keys (per source), required columns, values and ranges,
+    and lineage on every row."""
+    keys = ("_source", *contract.keys)
+    required = [c.name for c in contract.required_columns] + list(LINEAGE_COLUMNS)
+    return TableRules(
+        name=f"{contract.feed}_contract",
+        keys=keys,
+        not_null=tuple(c for c in required if c not in keys),
+        allowed=tuple((c.name, tuple(c.allowed)) for c in contract.columns if c.allowed is not None),
+        ranges=tuple((c.name, c.min, c.max) for c in contract.columns if c.min is not None or c.max is not None),
+    )
+
+
+def suite_for(contract: Contract, extra: Sequence = ()):
+    """The contract's suite: its rules, every declared column present, declared-unique columns unique."""
+    gx = _gx()
+    suite = table_suite(contract_rules(contract), extra)
+    for column in contract.columns:
+        expectation = gx.expectations.ExpectColumnToExist(column=column.name)
+        expectation.notes = "declared in the contract"
+        suite.add_expectation(expectation)
+        if column.unique and column.name not in contract.keys:
+            unique = gx.expectations.ExpectCompoundColumnsToBeUnique(column_list=["_source", column.name])
+            unique.notes = "declared unique per source"
+            suite.add_expectation(unique)
     return suite
 
 
@@ -153,3 +188,7 @@ def to_check_result(report: ValidationReport, *, asset_key: dg.AssetKey, check_n
 
 def check_table(table: pa.Table, contract: Contract, *, asset_key: dg.AssetKey, extra: Sequence = ()) -> dg.AssetCheckResult:
     return to_check_result(validate(as_frame(table), suite_for(contract, extra)), asset_key=asset_key)
+
+
+def check_rules(table: pa.Table, rules: TableRules, *, asset_key: dg.AssetKey) -> dg.AssetCheckResult:
+    return to_check_result(validate(as_frame(table), table_suite(rules)), asset_key=asset_key)
