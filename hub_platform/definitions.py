@@ -8,13 +8,15 @@ from hub_platform.automation import landing_sensor, raw_reconciliation, zone_aut
 from hub_platform.resources import build_resources
 from hub_platform.sources.contract import Registry, default_registry
 from hub_platform.zones.clean import clean_assets
+from hub_platform.zones.curated import curated_assets
+from hub_platform.zones.product360 import product360_assets
 from hub_platform.zones.raw import raw_assets
 
 
 def build_definitions(registry: Registry | None = None) -> dg.Definitions:
     registry = registry or default_registry()
     return dg.Definitions(
-        assets=[*raw_assets(registry), *clean_assets(registry)],
+        assets=[*raw_assets(registry), *clean_assets(registry), *curated_assets(), *product360_assets()],
         sensors=[landing_sensor(registry), zone_automation],
         schedules=[raw_reconciliation],
         resources=build_resources(),

@@ -1,0 +1,41 @@
+"""Reference data a person edits without touching code: CSV files in this folder, each validated on load.
+
+- carrier_status.csv: each carrier's own status codes mapped to the hub's canonical shipment statuses.
+  A code missing here is not dropped: its events are quarantined with the reason until a row is added.
+- geofences.csv: restricted zones and other hand-drawn geofences (see transforms/geo.py).
+- holidays.csv: public holidays per country (see transforms/demand_series.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+REFERENCE_DIR = Path(__file__).parent
+SHIPMENT_STATUSES = ("picked_up", "in_transit", "out_for_delivery", "delivered", "exception")
+
+
+class ReferenceError(ValueError):
+    """A reference file is malformed; the message names the file, the row and what is wrong."""
+
+
+def carrier_status_map(path: Path = REFERENCE_DIR / "carrier_status.csv") -> pd.DataFrame:
+    """carrier, status_code, status, meaning; every status canonical, every (carrier, code) once."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    expected = ["carrier", "status_code", "status", "meaning"]
+    if list(frame.columns) != expected:
+        raise ReferenceError(f"{path}: columns must be {', '.join(expected)}; found {', '.join(frame.columns)}")
+    problems = []
+    for row, record in enumerate(frame.to_dict("records"), start=2):  # row 1 is the header
+        if not record["carrier"] or not record["status_code"]:
+            problems.append(f"row {row}: carrier and status_code are required")
+        if record["status"] not in SHIPMENT_STATUSES:
+            problems.append(f"row {row}: status {record['status']!r} is not one of {', '.join(SHIPMENT_STATUSES)}")
+    repeated = frame[frame.duplicated(["carrier", "status_code"], keep=False)]
+    if len(repeated):
+        pairs = sorted({f"{c}/{s}" for c, s in zip(repeated.carrier, repeated.status_code, strict=True)})
+        problems.append(f"codes mapped more than once: {', '.join(pairs)}")
+    if problems:
+        raise ReferenceError(f"{path}: " + "; ".join(problems))
+    return frame
