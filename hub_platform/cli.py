@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
+
+import pandas as pd
+
+from hub_platform.governance import ROLES
 
 def _storage():
     from hub_platform.resources import build_resources
@@ -80,6 +86,51 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sql(args: argparse.Namespace) -> int:
+    from hub_platform.query import QuerySession
+
+    session = QuerySession(_storage().lake(), role=args.role, as_of=args.as_of)
+    if args.tables:
+        print("\n".join(session.tables()))
+        return 0
+    if not args.query:
+        print("hub sql: give a query, or --tables to list what you may query", file=sys.stderr)
+        return 2
+    _print_table(session.sql(args.query), args.csv)
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    zone, _, name = args.table.partition("/")
+    lake = _storage().lake()
+    for entry in lake.history(zone, name, args.limit):
+        changes = {k: v for k, v in (entry.get("operationMetrics") or {}).items() if k.startswith("num_") and str(v) != "0"}
+        when = datetime.fromtimestamp(entry["timestamp"] / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        print(f"version {entry['version']:>4}  {when} UTC  {entry.get('operation', ''):<8} {changes}")
+    print(f"\nread a version: hub sql --as-of '<time>' \"SELECT * FROM {zone}.{name}\"  or  lake.read('{zone}', '{name}', version=N)")
+    return 0
+
+
+def cmd_cleanroom(args: argparse.Namespace) -> int:
+    from hub_platform.governance import cleanroom_aggregate
+
+    profile = _storage().lake().read("customer360", "profile")
+    measures = [tuple(m.split(":", 1)) for m in args.measure]
+    result, suppressed = cleanroom_aggregate(profile, args.by, measures, k=args.k)
+    _print_table(result, args.csv)
+    print(f"\n{suppressed} group(s) of fewer than {args.k} customers suppressed", file=sys.stderr)
+    return 0
+
+
+def _print_table(table, as_csv: bool) -> None:
+    frame = table.to_pandas()
+    if as_csv:
+        frame.to_csv(sys.stdout, index=False)
+    else:
+        with pd.option_context("display.max_rows", 200, "display.max_columns", 50, "display.width", 200):
+            print(frame.to_string(index=False) if len(frame) else "(no rows)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hub", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -102,12 +153,43 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = commands.add_parser("status", help="print what each zone of the lake holds")
     status.set_defaults(func=cmd_status)
+
+    sql = commands.add_parser("sql", help="query the lake's tables with DuckDB as a role, e.g. \"SELECT * FROM curated.product\"")
+    sql.add_argument("query", nargs="?")
+    sql.add_argument("--role", choices=ROLES, default=os.environ.get("HUB_ROLE", "analyst"),
+                     help="what you may see (default: $HUB_ROLE or analyst); see the README's Governance section")
+    sql.add_argument("--as-of", type=datetime.fromisoformat, help="read every table as it was at this time (ISO 8601, UTC)")
+    sql.add_argument("--tables", action="store_true", help="list the tables the role may query")
+    sql.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    sql.set_defaults(func=cmd_sql)
+
+    history = commands.add_parser("history", help="the versions of a table (time travel), e.g. curated/product")
+    history.add_argument("table")
+    history.add_argument("--limit", type=int, default=20)
+    history.set_defaults(func=cmd_history)
+
+    room = commands.add_parser("cleanroom", help="aggregates over customer360/profile for partners, small groups suppressed")
+    room.add_argument("--by", action="append", required=True, help="non-personal column to group by (repeatable)")
+    room.add_argument("--measure", action="append", default=[], help="column:function, function in sum|mean|min|max")
+    room.add_argument("--k", type=int, default=int(os.environ.get("HUB_CLEANROOM_K", "10")),
+                      help="smallest group returned (default: $HUB_CLEANROOM_K or 10)")
+    room.add_argument("--csv", action="store_true")
+    room.set_defaults(func=cmd_cleanroom)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    import duckdb
+
+    from hub_platform.governance import AccessDenied
+    from hub_platform.lake.store import TableNotFound
+
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except (AccessDenied, TableNotFound, duckdb.Error) as error:  # the user's question, not a hub fault
+        print(f"hub {args.command}: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from typing import Literal
 from urllib.parse import urlparse
@@ -120,6 +121,10 @@ class Location:
 WriteMode = Literal["append", "overwrite"]
 
 
+class TableNotFound(LookupError):
+    """A table that has not been materialized (yet) was asked for."""
+
+
 def _expression(filters: list[tuple] | None) -> ds.Expression | None:
     """``[("column", "=", value), ...]`` (all must hold) as a pyarrow dataset filter."""
     if not filters:
@@ -160,24 +165,32 @@ class Lake:
         name: str,
         *,
         columns: list[str] | None = None,
-        version: int | None = None,
+        version: int | datetime | None = None,
         filters: list[tuple] | None = None,
     ) -> pa.Table:
-        """The table's current snapshot (or ``version``: time travel) as Arrow.
+        """The table's current snapshot (or ``version``: a version number or a point in time) as Arrow.
 
         The snapshot's data files are read with pyarrow's own filesystem rather than through
         ``DeltaTable.to_pyarrow_table``: with the latter, the process intermittently aborts at exit
         ("terminate called without an active exception", delta-rs#2184). The hub writes no deletion
         vectors or column mapping, so the snapshot's files are exactly its rows.
         """
+        return self.dataset(zone, name, version).to_table(columns=columns, filter=_expression(filters))
+
+    def dataset(self, zone: str, name: str, version: int | datetime | None = None) -> ds.Dataset:
+        """The snapshot as a lazy pyarrow dataset (what DuckDB and pandas read without loading it all).
+
+        ``version`` is a version number or a point in time (the version current then).
+        """
         try:
-            table = self.delta(zone, name, version)
+            table = self.delta(zone, name, version if isinstance(version, int) else None)
+            if isinstance(version, datetime):
+                table.load_as_version(version)
         except TableNotFoundError:
-            raise LookupError(f"{zone}/{name} does not exist yet in {self.root}; materialize it first") from None
+            raise TableNotFound(f"{zone}/{name} does not exist yet in {self.root}; materialize it first") from None
         schema = pa.schema(table.schema().to_arrow())
         paths = [self.location.path_of(uri) for uri in table.file_uris()]
-        data = ds.dataset(paths, schema=schema, format="parquet", filesystem=self.location.filesystem)
-        return data.to_table(columns=columns, filter=_expression(filters))
+        return ds.dataset(paths, schema=schema, format="parquet", filesystem=self.location.filesystem)
 
     def read_or_empty(self, zone: str, name: str, schema: pa.Schema, *, columns: list[str] | None = None) -> pa.Table:
         if self.has_table(zone, name):

@@ -10,6 +10,7 @@ from collections import Counter
 import dagster as dg
 import pyarrow as pa
 
+from hub_platform.governance import pii_columns
 from hub_platform.lake.clean import CleanZone
 from hub_platform.metadata import column_schema, markdown_table, table_metadata
 from hub_platform.quality.accounting import account
@@ -52,7 +53,7 @@ def _clean_feed_asset(feed: str, contracts: list[Contract]) -> dg.AssetsDefiniti
         owners=sorted({c.owner for c in contracts}),
         tags=feed_tags(contracts, "clean"),
         kinds={"delta", "pyarrow"},
-        metadata={"dagster/column_schema": column_schema(clean_schema(contract), descriptions, set(contract.pii_columns))},
+        metadata={"dagster/column_schema": column_schema(clean_schema(contract), descriptions, pii_columns(clean_schema(contract).names))},
         automation_condition=dg.AutomationCondition.eager(),
         check_specs=[dg.AssetCheckSpec(name, asset=key, description=text, blocking=name in BLOCKING) for name, text in CHECKS.items()],
     )
@@ -73,7 +74,7 @@ def _clean_feed_asset(feed: str, contracts: list[Contract]) -> dg.AssetsDefiniti
             context.log.warning(f"schema drift in {feed}: unexpected column(s) {new_drift}, kept in _extra")
 
         yield dg.MaterializeResult(metadata={
-            **table_metadata(table, pii=set(contract.pii_columns), descriptions=descriptions),
+            **table_metadata(table, pii=pii_columns(table.column_names), descriptions=descriptions),
             "files_processed": len(outcomes),
             "rows_clean_this_run": sum(o.rows_clean for o in outcomes),
             "rows_quarantined_this_run": sum(o.quarantine.num_rows for o in outcomes),

@@ -44,7 +44,7 @@ LOCATION = _spec(
 SUPPLIER = _spec("supplier", ("supplier_key",), "Suppliers with their contractual lead times.", not_null=("supplier_id",))
 VEHICLE = _spec(
     "vehicle", ("vehicle_key",), "Delivery vehicles, their depot, capacity and driver.",
-    not_null=("vehicle_id", "depot_id", "capacity_units"), pii=("driver_name",),
+    not_null=("vehicle_id", "depot_id", "capacity_units"),
 )
 PRODUCT_XREF = _spec(
     "product_xref", ("code_type", "code"),

@@ -7,7 +7,7 @@ a Dagster asset (or multi-asset, when one computation yields several tables) tha
 - reads its inputs as Spark DataFrames of their current Delta snapshots,
 - computes the full target state in Spark and hands it over as Arrow,
 - MERGE-syncs each table (:meth:`Lake.sync`): a rerun on unchanged inputs commits nothing,
-- reports row counts, schema (PII columns tagged), a preview, what the MERGE changed, and the
+- reports row counts, schema (PII columns tagged, as governance classifies them), a preview, what the MERGE changed, and the
   Spark and Delta-write seconds separately,
 - checks each table with Great Expectations (blocking: keys unique and present, declared values).
 """
@@ -20,6 +20,7 @@ import dagster as dg
 import pyarrow as pa
 
 from hub_platform.automation import FOLLOWS_UPSTREAM
+from hub_platform.governance import pii_columns
 from hub_platform.lake.spark_bridge import read_spark
 from hub_platform.lake.store import Lake
 from hub_platform.metadata import markdown_table, table_metadata
@@ -35,7 +36,6 @@ class TableSpec:
     description: str
     not_null: tuple[str, ...] = ()
     allowed: tuple[tuple[str, tuple], ...] = ()
-    pii: tuple[str, ...] = ()
     columns: Mapping[str, str] = field(default_factory=dict)  # column descriptions for the UI
 
     @property
@@ -151,7 +151,7 @@ def spark_tables(
         for index, spec in enumerate(specs):
             table = tables[spec.name]
             metadata = {
-                **table_metadata(table, pii=set(spec.pii), descriptions=dict(spec.columns)),
+                **table_metadata(table, pii=pii_columns(table.column_names), descriptions=dict(spec.columns)),
                 "merge": dg.MetadataValue.json(merges[spec.name]),
                 "delta_version": lake.version(spec.zone, spec.name),
                 "dagster/uri": dg.MetadataValue.path(lake.table_uri(spec.zone, spec.name)),

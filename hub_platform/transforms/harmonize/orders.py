@@ -27,7 +27,7 @@ TIMEZONE_OF_COUNTRY = {"GB": "Europe/London", "DE": "Europe/Berlin", "FR": "Euro
 
 _ORDER_COLUMNS = [
     "order_key", "order_id", "channel", "source", "customer_ref_type", "customer_ref", "location_id", "ship_to_location_id",
-    "ordered_at", "promised_start", "promised_end", "ship_to_lat", "ship_to_lon", "ship_to_postcode", "ship_to_country",
+    "ordered_at", "promised_start", "promised_end", "ship_to_lat", "ship_to_lon", "ship_postcode", "ship_country",
 ]
 _LINE_COLUMNS = ["order_id", "line_no", "channel", "product_code_type", "product_code", "qty", "unit_price", "currency", "ordered_at", "location_id"]
 
@@ -53,7 +53,7 @@ def sales_orders(
 
     orders: order_key, order_id, channel, source, customer_ref_type, customer_ref, location_key,
     location_id, ship_to_location_id, ordered_at, promised_start, promised_end, ship_to_lat,
-    ship_to_lon, ship_to_postcode, ship_to_country, currency, units, order_value, line_count.
+    ship_to_lon, ship_postcode, ship_country, currency, units, order_value, line_count.
     lines: order_key, order_id, line_no, channel, product_key, product_id, product_code_type,
     product_code, qty, unit_price, currency, line_amount, ordered_at, sales_date, location_key, location_id.
     """
@@ -64,18 +64,18 @@ def sales_orders(
         F.lit("account").alias("customer_ref_type"), F.col("customer_account").alias("customer_ref"),
         F.col("depot_id").alias("location_id"), drop_point_id(F.col("customer_account")).alias("ship_to_location_id"),
         F.col("order_ts").alias("ordered_at"), "promised_start", "promised_end", F.col("ship_to_lat"), F.col("ship_to_lon"),
-        null_text.alias("ship_to_postcode"), null_text.alias("ship_to_country"),
+        null_text.alias("ship_postcode"), null_text.alias("ship_country"),
     )
     online = web_order_lines.groupBy("order_id").agg(
         F.first("_source").alias("source"), F.first("user_id").alias("customer_ref"), F.min("order_ts").alias("ordered_at"),
-        F.first("promised_date").alias("promised_date"), F.first("ship_postcode").alias("ship_to_postcode"),
-        F.first("ship_country").alias("ship_to_country"),
+        F.first("promised_date").alias("promised_date"), F.first("ship_postcode").alias("ship_postcode"),
+        F.first("ship_country").alias("ship_country"),
     ).select(
         "order_id", F.lit("online").alias("channel"), "source", F.lit("app_user").alias("customer_ref_type"), "customer_ref",
         F.lit(ONLINE).alias("location_id"), null_text.alias("ship_to_location_id"), "ordered_at",
-        *[_local_instant(F.col("promised_date"), hour, _country_timezone(F.col("ship_to_country"))).alias(name)
+        *[_local_instant(F.col("promised_date"), hour, _country_timezone(F.col("ship_country"))).alias(name)
           for name, hour in zip(("promised_start", "promised_end"), ONLINE_WINDOW_HOURS, strict=True)],
-        null_number.alias("ship_to_lat"), null_number.alias("ship_to_lon"), "ship_to_postcode", "ship_to_country",
+        null_number.alias("ship_to_lat"), null_number.alias("ship_to_lon"), "ship_postcode", "ship_country",
     )
     baskets = pos_lines.groupBy("transaction_id").agg(
         F.first("_source").alias("source"), F.first("loyalty_id", ignorenulls=True).alias("customer_ref"),
@@ -85,7 +85,7 @@ def sales_orders(
         F.when(F.col("customer_ref").isNotNull(), F.lit("loyalty")).alias("customer_ref_type"), "customer_ref",
         "location_id", null_text.alias("ship_to_location_id"), "ordered_at",
         F.lit(None).cast("timestamp").alias("promised_start"), F.lit(None).cast("timestamp").alias("promised_end"),
-        null_number.alias("ship_to_lat"), null_number.alias("ship_to_lon"), null_text.alias("ship_to_postcode"), null_text.alias("ship_to_country"),
+        null_number.alias("ship_to_lat"), null_number.alias("ship_to_lon"), null_text.alias("ship_postcode"), null_text.alias("ship_country"),
     )
     headers = b2b.unionByName(online).unionByName(baskets).withColumn("order_key", surrogate_key("order", "channel", "order_id"))
 
