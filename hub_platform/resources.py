@@ -12,6 +12,8 @@ where a value came from and secrets never enter code or metadata), else from a l
 | HUB_TRUTH_ROOT | the seed generator's ground truth (quality measurement only) | $HUB_HOME/truth |
 | AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION | S3 access | AWS defaults |
 | HUB_SPARK_MASTER | Spark master URL (local[N], spark://…, yarn) or Spark Connect (sc://host:15002) | local[2] |
+| HUB_SNS_TOPIC_ARN | alerts go to this SNS topic instead of the local outbox | unset: $HUB_HOME/outbox |
+| HUB_PII_HASH_KEY | secret key of the keyed hash that masks personal data for analysts | required to mask |
 """
 
 from __future__ import annotations
@@ -20,6 +22,11 @@ import os
 from pathlib import Path
 
 import dagster as dg
+
+import json
+from datetime import UTC, datetime
+
+from dagster_aws.utils import ResourceWithBoto3Configuration, construct_boto_client_retry_config
 
 from hub_platform.lake.landing import Landing
 from hub_platform.lake.raw import RawZone
@@ -82,6 +89,57 @@ class SparkResource(dg.ConfigurableResource):
         return spark_session(self.master, self.shuffle_partitions, str(hub_home() / "spark"))
 
 
+class NotificationResource(ResourceWithBoto3Configuration):
+    """The hub's notification channel: alerts to an SNS topic when one is configured, else to a local
+    outbox (one JSON line per message in ``$HUB_HOME/outbox/<kind>.jsonl``) a person or a test can read.
+
+    Built on dagster-aws's boto3 configuration (region, endpoint, credentials, retries); the message
+    is the same either way: kind, id (what makes it unique), recipients, subject, body, data.
+    """
+
+    sns_topic_arn: str | None = None
+    outbox_dir: str | None = None
+
+    def outbox(self) -> Path:
+        return Path(self.outbox_dir or hub_home() / "outbox")
+
+    def send(self, kind: str, messages: list[dict]) -> int:
+        """Deliver ``messages`` (dicts with id, recipients, subject, body, data); returns how many."""
+        sent_at = datetime.now(UTC).isoformat()
+        envelopes = [{"kind": kind, "sent_at": sent_at, **message} for message in messages]
+        if not envelopes:
+            return 0
+        if self.sns_topic_arn:
+            client = self._sns()
+            for envelope in envelopes:
+                client.publish(
+                    TopicArn=self.sns_topic_arn,
+                    Subject=envelope["subject"][:100],  # SNS caps subjects at 100 characters
+                    Message=json.dumps(envelope, default=str),
+                    MessageAttributes={"kind": {"DataType": "String", "StringValue": kind}},
+                )
+            return len(envelopes)
+        folder = self.outbox()
+        folder.mkdir(parents=True, exist_ok=True)
+        with (folder / f"{kind}.jsonl").open("a", encoding="utf-8") as outbox:
+            outbox.writelines(json.dumps(envelope, default=str) + "\n" for envelope in envelopes)
+        return len(envelopes)
+
+    def _sns(self):
+        import boto3
+
+        session = boto3.session.Session(
+            profile_name=self.profile_name,
+            aws_access_key_id=self.aws_access_key_id,
+            aws_secret_access_key=self.aws_secret_access_key,
+            aws_session_token=self.aws_session_token,
+        )
+        return session.client(
+            "sns", region_name=self.region_name, endpoint_url=self.endpoint_url, use_ssl=self.use_ssl,
+            verify=self.verify, config=construct_boto_client_retry_config(self.max_attempts),
+        )
+
+
 def build_resources() -> dict[str, dg.ConfigurableResource]:
     return {
         "storage": StorageResource(
@@ -94,4 +152,11 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
             aws_region=_setting("AWS_REGION", "us-east-1"),
         ),
         "spark": SparkResource(master=_setting("HUB_SPARK_MASTER", "local[2]")),
+        "notifications": NotificationResource(
+            sns_topic_arn=_setting("HUB_SNS_TOPIC_ARN", None),
+            region_name=_setting("AWS_REGION", "us-east-1"),
+            endpoint_url=_setting("AWS_ENDPOINT_URL", None),
+            aws_access_key_id=_setting("AWS_ACCESS_KEY_ID", None),
+            aws_secret_access_key=_setting("AWS_SECRET_ACCESS_KEY", None),
+        ),
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,24 @@ def spark():
     from hub_platform.spark import spark_session
 
     return spark_session("local[2]", 2, str(Path(os.environ.get("PYTEST_SPARK_SCRATCH", "/tmp")) / f"hub-test-spark-{os.getpid()}"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+MOTO_KEYS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint():
+    """moto's threaded server on 127.0.0.1: a real HTTP endpoint for S3 and SNS/SQS."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()

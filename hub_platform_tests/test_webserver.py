@@ -3,7 +3,6 @@
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -11,6 +10,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from hub_platform_tests.conftest import free_port
 
 REPO = Path(__file__).parents[1]
 ZONES_SO_FAR = {"raw", "clean"}
@@ -27,12 +28,6 @@ mutation($params: ExecutionParams!) {
   }
 }"""
 STATUS = "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def graphql(port: int, query: str, variables: dict | None = None) -> dict:

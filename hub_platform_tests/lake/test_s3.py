@@ -1,35 +1,21 @@
 """The same raw zone and sensor on S3: moto's threaded server on 127.0.0.1 is a real HTTP endpoint."""
 
-import socket
 from datetime import UTC, datetime
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from hub_platform.automation import plan_ingestion
 from hub_platform.lake.landing import sha256
 from hub_platform.resources import StorageResource
+from hub_platform_tests.conftest import MOTO_KEYS as KEYS
 from hub_platform_tests.conftest import SHOP_FILE as GOOD
-
-KEYS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
-def s3_endpoint():
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **KEYS).create_bucket(Bucket="hub")
-    yield endpoint
-    server.stop()
+def s3_endpoint(moto_endpoint):
+    boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1", **KEYS).create_bucket(Bucket="hub")
+    return moto_endpoint
 
 
 @pytest.fixture
