@@ -57,3 +57,56 @@ class Report:
 
 def directory_bytes(files: list[Path]) -> int:
     return sum(f.stat().st_size for f in files)
+
+
+def clean_hub(scale: str = "large", seed: int = 7) -> Path:
+    """A hub home whose raw and clean zones hold the sample, built once without Dagster (as the
+    clean_zone benchmark does) and kept under benchmarks/results, for benchmarks of later zones."""
+    from hub_platform.lake.clean import CleanZone
+    from hub_platform.lake.landing import Landing
+    from hub_platform.lake.raw import RawZone
+    from hub_platform.lake.store import Lake, Location
+    from hub_platform.sources.contract import default_registry
+
+    home = RESULTS / f"hub-{scale}-{seed}"
+    ready = home / "clean.ready"
+    if not ready.exists():
+        source = sample(scale, seed)
+        home.mkdir(parents=True, exist_ok=True)
+        for part in ("landing", "truth"):
+            if not (home / part).exists():
+                (home / part).symlink_to(source / part)
+        print(f"building the raw and clean zones of the {scale} sample in {home} …", flush=True)
+        registry = default_registry()
+        raw = RawZone(Lake(Location(str(home / "lake"))), Landing(Location(str(home / "landing"))))
+        raw.ingest(raw.landed(registry.sources.values()), registry.sources)
+        zone = CleanZone(raw.lake)
+        for contracts in registry.feeds.values():
+            zone.process(raw, contracts)
+        ready.write_text("raw and clean built\n")
+    return home
+
+
+@contextmanager
+def hub_home(home: Path) -> Iterator[None]:
+    """Point the hub (resources, Dagster instance) at ``home`` for the duration."""
+    saved = {k: os.environ.get(k) for k in ("HUB_HOME", "DAGSTER_HOME")}
+    (home / "dagster").mkdir(parents=True, exist_ok=True)
+    (home / "dagster" / "dagster.yaml").write_text((Path(__file__).parents[1] / "dagster.yaml").read_text())
+    os.environ.update(HUB_HOME=str(home), DAGSTER_HOME=str(home / "dagster"))
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def materialization_metadata(result) -> dict[str, dict]:
+    """asset key -> {metadata name: value} of an in-process run's materializations."""
+    return {
+        event.asset_key.to_user_string(): {k: v.value for k, v in event.event_specific_data.materialization.metadata.items()}
+        for event in result.get_asset_materialization_events()
+    }
