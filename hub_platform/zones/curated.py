@@ -31,7 +31,7 @@ def curated_key(name: str) -> dg.AssetKey:
 
 
 def _spec(name: str, keys: tuple[str, ...], description: str, **rules) -> TableSpec:
-    return TableSpec("curated", name, keys, description, **rules)
+    return TableSpec(zone="curated", name=name, keys=keys, description=description, **rules)
 
 
 LOCATION = _spec(

@@ -11,16 +11,16 @@ from hub_platform.zones.tables import Inputs, TableSpec, spark_tables
 OWNER = "team:merchandising"
 
 PROFILE = TableSpec(
-    "product360", "profile", ("product_key",),
-    "Product-360: master attributes and every code the product is known by; current and historic price; sales "
+    zone="product360", name="profile", keys=("product_key",),
+    description="Product-360: master attributes and every code the product is known by; current and historic price; sales "
     "velocity by channel (units per day over the last 28 sales days); web interest (views, add-to-cart, purchases, "
     "conversion); stock on hand and in transit; the supplier's contractual and observed lead time, on-time rate "
     "and fill rate.",
     not_null=("product_id", "product_name"),
 )
 VELOCITY = TableSpec(
-    "product360", "velocity", ("product_key", "channel", "location_id"),
-    "Sales velocity of each product by channel and location: units over the last 28 sales days, units per day, "
+    zone="product360", name="velocity", keys=("product_key", "channel", "location_id"),
+    description="Sales velocity of each product by channel and location: units over the last 28 sales days, units per day, "
     "revenue, and units all time.",
     not_null=("units_per_day",),
 )

@@ -28,23 +28,17 @@ from hub_platform.quality.expectations import TableRules, check_rules
 from hub_platform.resources import SparkResource, StorageResource
 
 
-@dataclass(frozen=True)
-class TableSpec:
+@dataclass(frozen=True, kw_only=True)
+class TableSpec(TableRules):
+    """A table a zone asset computes: what it promises (the rules GX checks), where it lives, what it means."""
+
     zone: str
-    name: str
-    keys: tuple[str, ...]
     description: str
-    not_null: tuple[str, ...] = ()
-    allowed: tuple[tuple[str, tuple], ...] = ()
     columns: Mapping[str, str] = field(default_factory=dict)  # column descriptions for the UI
 
     @property
     def key(self) -> dg.AssetKey:
         return dg.AssetKey([self.zone, self.name])
-
-    @property
-    def rules(self) -> TableRules:
-        return TableRules(name=f"{self.zone}_{self.name}", keys=self.keys, not_null=self.not_null, allowed=self.allowed)
 
 
 @dataclass(frozen=True)
@@ -161,7 +155,7 @@ def spark_tables(
                 **findings.metadata.get(spec.name, {}),
             }
             yield dg.MaterializeResult(asset_key=spec.key, metadata=metadata)
-            yield check_rules(table, spec.rules, asset_key=spec.key)
+            yield check_rules(table, spec, asset_key=spec.key)
         yield from findings.checks
 
     return _tables
