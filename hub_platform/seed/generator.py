@@ -5,7 +5,8 @@ Writes ``OUT/landing/<source>/<arrival timestamp>_<name>`` in each source's cont
 
 - persons.csv: source, record_key, person_id (which records are the same real person)
 - products.csv: source, code, product_id (which codes are the same product)
-- deliveries.csv: order_id, carrier, vehicle_id, promised_start, promised_end, actual_arrival, delay_minutes, late
+- deliveries.csv: order_id, carrier, vehicle_id, promised_start, promised_end, actual_arrival, delay_minutes, late,
+  in_full, damage_free, documented (times in UTC; for fleet orders the last three are true to the proof of delivery)
 - sales_anomalies.csv: sku, location_id, date, kind (spike | drop), factor
 - faults.csv: source, landing_key, fault, expected (only with ``faults=True``)
 
@@ -103,7 +104,9 @@ class Landing:
 
     def deliver_by(self, source: str, frame: pd.DataFrame, when: pd.Series, freq: str, name: str, lag: pd.Timedelta) -> None:
         """One file per period of ``when`` (D, W, MS, or a sub-daily span such as 15min), arriving
-        ``lag`` after the period ends."""
+        ``lag`` after the period ends. Tz-aware times are taken in UTC."""
+        if when.dt.tz is not None:
+            when = when.dt.tz_convert(None)
         if freq in ("D", "W", "MS"):
             periods = when.dt.to_period("M" if freq == "MS" else freq)
             starts, ends = periods.dt.start_time, periods.dt.end_time + pd.Timedelta(1, "ns")
@@ -212,17 +215,20 @@ def generate(scale: str, out: Path, *, seed: int = 7, faults: bool = False) -> S
     made = operations.production(rng, products, days)
     landing.deliver_by("shop_floor_production", made, made.shift_start, "W", "production", day_lag)
 
-    # orders and deliveries
+    # orders and deliveries: the fleet world draws from its own stream, so changing it leaves the other sources alone;
+    # its times are tz-aware UTC and encode() writes them in each contract's zone
+    fleet_rng = np.random.default_rng([seed, 1])
     depots = locations[locations.location_type == "dc"].reset_index(drop=True)
-    vehicles = operations.fleet(rng, depots, size.vans_per_depot)
+    vehicles = operations.fleet(fleet_rng, depots, size.vans_per_depot)
     landing.deliver("erp_fleet", vehicles, "fleet", days[0])
-    headers, order_lines = operations.b2b_orders(rng, depots, products, days, size.accounts)
-    windows, fleet_truth, pings = operations.fleet_deliveries(rng, headers, vehicles, depots, days[-size.telemetry_days])
-    headers = headers.merge(windows, on="order_id")
-    landing.deliver_by("erp_sales_orders", headers, headers.delivery_day, "MS", "orders", day_lag)
-    landing.deliver_by("erp_sales_order_lines", order_lines, order_lines.arrival, "MS", "order_lines", day_lag)
+    headers, order_lines = operations.b2b_orders(fleet_rng, depots, products, days, size.accounts)
+    plan = operations.dispatch(headers, order_lines, vehicles, locations)
+    fleet_truth, pings, pod = operations.fleet_deliveries(fleet_rng, plan, vehicles, locations, days[-size.telemetry_days])
+    landing.deliver_by("erp_sales_orders", headers, headers.order_ts, "D", "orders", day_lag)
+    landing.deliver_by("erp_sales_order_lines", order_lines, order_lines.order_ts, "D", "order_lines", day_lag)
     if len(pings):
-        landing.deliver_by("vehicle_telemetry", pings, pings.ts.dt.tz_localize(None), "15min", "pings", pd.Timedelta(minutes=1))
+        landing.deliver_by("vehicle_telemetry", pings, pings.ts, "15min", "pings", pd.Timedelta(minutes=1))
+    landing.deliver_by("driver_pod", pod, pod.delivered_at, "D", "pod", day_lag)
     users = pd.concat([web, mobile], ignore_index=True)
     online, carrier_events, carrier_truth = operations.web_orders(rng, users, people, products, days)
     landing.deliver_by("web_orders", online, online.order_ts, "W", "orders", day_lag)
@@ -244,7 +250,10 @@ def generate(scale: str, out: Path, *, seed: int = 7, faults: bool = False) -> S
              ("erp_purchase_orders", "supplier_part_no")]
     pd.concat([pd.DataFrame({"source": s, "code": products[c], "product_id": products.product_id}).dropna() for s, c in codes]).to_csv(
         truth_dir / "products.csv", index=False)
-    pd.concat([fleet_truth, carrier_truth], ignore_index=True).to_csv(truth_dir / "deliveries.csv", index=False)
+    deliveries = pd.concat([fleet_truth, carrier_truth], ignore_index=True)
+    times = ["promised_start", "promised_end", "actual_arrival"]
+    deliveries.assign(**{c: pd.to_datetime(deliveries[c], utc=True).dt.tz_convert(None) for c in times}).to_csv(  # as UTC
+        truth_dir / "deliveries.csv", index=False)
     anomalies.to_csv(truth_dir / "sales_anomalies.csv", index=False)
     if faults:
         inject_faults(rng, landing).to_csv(truth_dir / "faults.csv", index=False)

@@ -14,6 +14,9 @@ import pandas as pd
 
 REFERENCE_DIR = Path(__file__).parent
 SHIPMENT_STATUSES = ("picked_up", "in_transit", "out_for_delivery", "delivered", "exception")
+# the clock of each country customers live in (the hub and the sample world read local times alike)
+COUNTRY_TIMEZONES = {"GB": "Europe/London", "DE": "Europe/Berlin", "FR": "Europe/Paris", "NL": "Europe/Amsterdam",
+                     "US": "America/New_York"}
 
 
 class ReferenceError(ValueError):

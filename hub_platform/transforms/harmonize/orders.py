@@ -16,6 +16,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from hub_platform.sources.reference import COUNTRY_TIMEZONES
 from hub_platform.transforms.harmonize.keys import surrogate_key
 from hub_platform.transforms.harmonize.master_data import ONLINE, drop_point_id
 from hub_platform.transforms.harmonize.products import product_key_of
@@ -23,7 +24,6 @@ from hub_platform.transforms.harmonize.products import product_key_of
 CHANNELS = ("b2b", "online", "store")
 # online deliveries are promised for a day; carriers deliver between these local hours
 ONLINE_WINDOW_HOURS = (8, 20)
-TIMEZONE_OF_COUNTRY = {"GB": "Europe/London", "DE": "Europe/Berlin", "FR": "Europe/Paris", "NL": "Europe/Amsterdam", "US": "America/New_York"}
 
 _ORDER_COLUMNS = [
     "order_key", "order_id", "channel", "source", "customer_ref_type", "customer_ref", "location_id", "ship_to_location_id",
@@ -38,7 +38,7 @@ def _local_instant(day: F.Column, hour: int, timezone: F.Column) -> F.Column:
 
 
 def _country_timezone(country: F.Column) -> F.Column:
-    return F.coalesce(F.create_map(*[F.lit(x) for kv in TIMEZONE_OF_COUNTRY.items() for x in kv])[country], F.lit("UTC"))
+    return F.coalesce(F.create_map(*[F.lit(x) for kv in COUNTRY_TIMEZONES.items() for x in kv])[country], F.lit("UTC"))
 
 
 def sales_orders(
