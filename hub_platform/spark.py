@@ -10,6 +10,7 @@ share one long-lived Spark instead of starting their own.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -28,6 +29,8 @@ def spark_session(master: str = "local[2]", shuffle_partitions: int = 4, scratch
             return _session
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")
+        if master.startswith("local"):  # local Python workers run this interpreter (the venv's): they import what the driver does
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         from pyspark.sql import SparkSession
 
         if master.startswith("sc://"):  # Spark Connect: the server owns jars, memory and checkpoints

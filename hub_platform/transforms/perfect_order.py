@@ -13,7 +13,7 @@ Fleet orders (own vans) are judged on everything the hub knows about them:
   documented: nothing proves the handover.
 
 Carrier orders (online orders) are judged only on what carrier events can tell: the delivered scan
-against the end of the promised day gives ``on_time``. Carrier events say nothing about contents,
+against the end of the promised window gives ``on_time``. Carrier events say nothing about contents,
 condition or paperwork, so ``in_full``, ``damage_free`` and ``documented`` are unknown (NA), never
 assumed, and so is ``perfect``: it would only ever be known when false (late), which would make a
 carrier's perfect-order rate 0 by construction. Carriers are compared on ``on_time``. For fleet
@@ -31,7 +31,6 @@ import pandas as pd
 
 from hub_platform.transforms.eta import MOVING_KMH, assign_routes
 from hub_platform.transforms.geo import haversine_km
-from hub_platform.transforms.timeline import online_windows
 
 MEASURES = ["on_time", "in_full", "damage_free", "documented", "perfect"]
 ORDER_COLUMNS = ["order_id", "channel", "carrier", "customer_ref", "depot_id", "route_id", "vehicle_id", "driver_id",
@@ -46,7 +45,7 @@ def perfect_orders(orders: pd.DataFrame, online_orders: pd.DataFrame, stops: pd.
     """One row per order with the four perfect-order measures (nullable booleans: NA is unknown).
 
     orders: order_id, customer_ref, depot_id, promised_start, promised_end, units (fleet).
-    online_orders: order_id, customer_ref, promised_date. stops: the route plan's stops.
+    online_orders: order_id, customer_ref, promised_start, promised_end. stops: the route plan's stops.
     visits: eta.stop_visits(). pod: order_id, delivered_at, delivered_units, damaged_units,
     signature_captured, documents_complete. carrier_events: order_id, carrier, status, event_at.
     """
@@ -64,7 +63,7 @@ def perfect_orders(orders: pd.DataFrame, online_orders: pd.DataFrame, stops: pd.
         damage_free=_known(fleet.damaged_units == 0, has_pod),
         documented=pd.array(has_pod & fleet.signature_captured.eq(True) & fleet.documents_complete.eq(True), dtype="boolean"))
 
-    online = online_windows(online_orders)
+    online = online_orders.drop_duplicates("order_id")
     events = carrier_events.sort_values("event_at", kind="stable")
     delivered = events[events.status == "delivered"].drop_duplicates("order_id")
     carried = online.merge(events.drop_duplicates("order_id")[["order_id", "carrier"]], on="order_id", how="left")

@@ -16,7 +16,7 @@ Steps, in lifecycle order, and where each comes from:
 
 Each order's ``current_status`` is its latest step in time (ties: the later step in the lifecycle),
 so an exception followed by a delivery reads ``delivered``. Fleet windows are the ERP's; an online
-order is promised for a date, read as that whole UTC day.
+order's is the curated model's (its promised day, 08:00-20:00 local time at the ship-to address).
 """
 
 from __future__ import annotations
@@ -28,23 +28,17 @@ TIMELINE_COLUMNS = ["order_id", "channel", "customer_ref", "step", "step_rank", 
                     "current_status", "promised_start", "promised_end"]
 
 
-def online_windows(online_orders: pd.DataFrame) -> pd.DataFrame:
-    """One row per online order with its promised window: the promised date as a UTC day."""
-    online = online_orders.drop_duplicates("order_id")
-    start = pd.to_datetime(online.promised_date.astype(str), utc=True)
-    return online.assign(promised_start=start, promised_end=start + pd.Timedelta(days=1))
-
-
 def order_timeline(orders: pd.DataFrame, online_orders: pd.DataFrame, stops: pd.DataFrame, visits: pd.DataFrame,
                    carrier_events: pd.DataFrame, pod: pd.DataFrame) -> pd.DataFrame:
     """The timeline of every order (see the module docstring for what each step means).
 
     orders: order_id, customer_ref, ordered_at, promised_start, promised_end (fleet, from the ERP).
-    online_orders: order_id, customer_ref, ordered_at, promised_date. stops: the route plan's stops.
+    online_orders: order_id, customer_ref, ordered_at, promised_start, promised_end (the curated model's
+    window: 08:00-20:00 local at the ship-to address). stops: the route plan's stops.
     visits: eta.stop_visits(). carrier_events: order_id, carrier, tracking_no, status, event_at.
     pod: order_id, vehicle_id, delivered_at.
     """
-    online = online_windows(online_orders)
+    online = online_orders.drop_duplicates("order_id")
     planned = stops[stops.status == "planned"]
     unplanned = stops[stops.status != "planned"]
     previous_stop = visits[["route_id", "stop_seq", "departed_at"]].assign(stop_seq=lambda f: f.stop_seq + 1)

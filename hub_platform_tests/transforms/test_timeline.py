@@ -22,7 +22,8 @@ ORDERS = pd.DataFrame({
     "units": [10, 20, 5, 30]})
 ONLINE = pd.DataFrame({"order_id": ["W1", "W1", "W2"], "customer_ref": ["U1", "U1", "U2"],
                        "ordered_at": [utc("2026-10-26 12:00")] * 2 + [utc("2026-10-27 12:00")],
-                       "promised_date": ["2026-10-29", "2026-10-29", "2026-10-30"]})
+                       "promised_start": [utc("2026-10-29 08:00")] * 2 + [utc("2026-10-30 08:00")],
+                       "promised_end": [utc("2026-10-29 20:00")] * 2 + [utc("2026-10-30 20:00")]})
 STOPS = pd.DataFrame({
     "route_id": ["VAN-1-20261027", "VAN-1-20261027", None, "VAN-1-20261026"], "vehicle_id": ["VAN-1", "VAN-1", None, "VAN-1"],
     "driver_id": ["DRV-1", "DRV-1", None, "DRV-1"], "stop_seq": pd.array([1, 2, pd.NA, 1], dtype="Int64"),
@@ -86,7 +87,7 @@ def test_carrier_orders_follow_the_carrier_scans_and_a_later_delivery_supersedes
         ("delivered", utc("2026-10-29 15:00"), "carrier_swiftship")]
     w1 = frame[frame.order_id == "W1"]
     assert set(w1.current_status) == {"delivered"} and set(w1.channel) == {"carrier"}
-    assert (w1.promised_start.iloc[0], w1.promised_end.iloc[0]) == (utc("2026-10-29"), utc("2026-10-30"))
+    assert (w1.promised_start.iloc[0], w1.promised_end.iloc[0]) == (utc("2026-10-29 08:00"), utc("2026-10-29 20:00"))
     assert frame[frame.order_id == "W2"].current_status.iloc[0] == "shipped"
 
 
