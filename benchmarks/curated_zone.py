@@ -41,7 +41,7 @@ def run() -> Report:
     with hub_home(home), curated.running():
         result = materialize(["group:curated", "group:product360"], raise_on_error=True)
     metadata = materialization_metadata(result)
-    spark_seconds = sum(m.get("spark_seconds", 0.0) for m in metadata.values())
+    spark_seconds = sum(m.get("compute_seconds", 0.0) for m in metadata.values())
     delta_seconds = sum(m.get("delta_write_seconds", 0.0) for m in metadata.values())
     written = sum(m.get("dagster/row_count", 0) for m in metadata.values())
 
@@ -52,8 +52,8 @@ def run() -> Report:
     report.add("  of which checks (GX) and orchestration", f"{curated.seconds - spark_seconds - delta_seconds:8.1f} s")
     report.add("curated / floor time ratio", f"{curated.seconds / floor.seconds:8.2f} x")
     for key, values in sorted(metadata.items(), key=lambda kv: -kv[1].get("spark_seconds", 0))[:8]:
-        if "spark_seconds" in values:
-            report.add(f"  {key}", f"spark {values['spark_seconds']:6.1f} s  delta {values['delta_write_seconds']:5.1f} s")
+        if "compute_seconds" in values:
+            report.add(f"  {key}", f"spark {values['compute_seconds']:6.1f} s  delta {values['delta_write_seconds']:5.1f} s")
     report.save()
     return report
 

@@ -83,12 +83,18 @@ def plan_ingestion(
     return IngestionPlan(batches, cursor, repeated, more_waiting)
 
 
-def landing_sensor(registry: Registry) -> dg.SensorDefinition:
+def landing_sensor(registry: Registry, live: dict[str, list[dg.AssetKey]] | None = None) -> dg.SensorDefinition:
+    """``live``: per feed, the assets to run in the same run as its raw ingest (clean included), for
+    feeds whose consumers cannot wait for automation to carry the data zone by zone."""
+    live = live or {}
+    live_keys = [key for keys in live.values() for key in keys]
+
     @dg.sensor(
         name="landing_sensor",
-        description="Notices new files in the landing area (cursor per source) and ingests them into raw/.",
+        description="Notices new files in the landing area (cursor per source) and ingests them into raw/; "
+        f"for live feeds ({', '.join(sorted(live)) or 'none'}) the same run carries them on through clean to their consumers.",
         minimum_interval_seconds=15,
-        target=dg.AssetSelection.groups("raw"),
+        target=dg.AssetSelection.groups("raw") | dg.AssetSelection.assets(*live_keys),
         default_status=dg.DefaultSensorStatus.RUNNING,
     )
     def _landing_sensor(context: dg.SensorEvaluationContext, storage: StorageResource):
@@ -99,7 +105,7 @@ def landing_sensor(registry: Registry) -> dg.SensorDefinition:
         for batch in plan.batches:
             yield dg.RunRequest(
                 run_key=batch.run_key,
-                asset_selection=[raw_key(batch.feed)],
+                asset_selection=[raw_key(batch.feed), *live.get(batch.feed, [])],
                 run_config=dg.RunConfig(
                     ops={f"raw__{batch.feed}": RawIngestConfig(files=[key for key, _ in batch.files])}
                 ),

@@ -7,8 +7,9 @@ import dagster as dg
 from hub_platform.automation import landing_sensor, raw_reconciliation, zone_automation
 from hub_platform.resources import build_resources
 from hub_platform.sources.contract import Registry, default_registry
-from hub_platform.zones.clean import clean_assets
+from hub_platform.zones.clean import clean_assets, clean_key
 from hub_platform.zones.curated import curated_assets
+from hub_platform.zones.orders import LIVE_ASSETS, orders_assets
 from hub_platform.zones.product360 import product360_assets
 from hub_platform.zones.raw import raw_assets
 
@@ -16,13 +17,20 @@ from hub_platform.zones.raw import raw_assets
 def build_definitions(registry: Registry | None = None) -> dg.Definitions:
     registry = registry or default_registry()
     return dg.Definitions(
-        assets=[*raw_assets(registry), *clean_assets(registry), *curated_assets(), *product360_assets()],
-        sensors=[landing_sensor(registry), zone_automation],
+        assets=[*raw_assets(registry), *clean_assets(registry), *curated_assets(), *product360_assets(), *orders_assets()],
+        sensors=[landing_sensor(registry, live=_live_feeds(registry)), zone_automation],
         schedules=[raw_reconciliation],
         resources=build_resources(),
         # One process per run: Spark starts at most once per run and is shared by its assets.
         executor=dg.in_process_executor,
     )
+
+
+def _live_feeds(registry: Registry) -> dict[str, list[dg.AssetKey]]:
+    """Telemetry runs straight through to delay alerts with each micro-batch (when the feed exists)."""
+    if "vehicle_telemetry" not in registry.feeds:
+        return {}
+    return {"vehicle_telemetry": [clean_key("vehicle_telemetry"), *LIVE_ASSETS]}
 
 
 defs = build_definitions()

@@ -240,7 +240,7 @@ def pings_in_geofences(pings: pd.DataFrame, geofences: pd.DataFrame, buffer_m: f
 def _polygon_membership(lat: np.ndarray, lon: np.ndarray, ring) -> tuple[np.ndarray, np.ndarray]:
     """Inside (ray casting) and distance to the boundary in metres (0 inside), in an equirectangular
     projection around the polygon: exact enough for fences a few km across."""
-    corners = np.asarray(ring, dtype=float)
+    corners = np.array([tuple(point) for point in ring], dtype=float)  # tuples, lists or arrays read back from Delta
     lat0 = np.radians(corners[:, 1].mean())
     scale = np.array([np.cos(lat0), 1.0]) * np.radians(1) * EARTH_RADIUS_KM * 1000
     vertices = corners * scale

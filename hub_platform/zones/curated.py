@@ -21,7 +21,7 @@ from hub_platform.sources.reference import REFERENCE_DIR, SHIPMENT_STATUSES, car
 from hub_platform.transforms.harmonize import activity, master_data, orders, planning, product_matching, products, shipments
 from hub_platform.transforms.harmonize.orders import CHANNELS
 from hub_platform.zones.clean import clean_key
-from hub_platform.zones.tables import Findings, Inputs, SideTable, TableSpec, spark_tables
+from hub_platform.zones.tables import Findings, Inputs, SideTable, TableSpec, table_assets
 
 OWNER = "team:supply-chain-data"
 
@@ -131,7 +131,7 @@ INVENTORY_PLANNING = _spec(
 
 
 def _tables(specs: list[TableSpec], deps: list[dg.AssetKey], build, **kwargs) -> dg.AssetsDefinition:
-    return spark_tables(specs, deps=deps, build=build, group="curated", owners=[OWNER], **kwargs)
+    return table_assets(specs, deps=deps, build=build, group="curated", owners=[OWNER], **kwargs)
 
 
 def _clean(*feeds: str) -> list[dg.AssetKey]:

@@ -6,7 +6,7 @@ import dagster as dg
 
 from hub_platform.transforms import product360
 from hub_platform.zones.curated import curated_key
-from hub_platform.zones.tables import Inputs, TableSpec, spark_tables
+from hub_platform.zones.tables import Inputs, TableSpec, table_assets
 
 OWNER = "team:merchandising"
 
@@ -41,6 +41,6 @@ def product360_assets() -> list[dg.AssetsDefinition]:
     common = {"group": "product360", "owners": [OWNER]}
     inputs = ["product", "product_xref", "price", "web_event", "inventory_position", "supplier", "purchase_order"]
     return [
-        spark_tables([VELOCITY], deps=[curated_key("daily_sales")], build=_velocity, **common),
-        spark_tables([PROFILE], deps=[*map(curated_key, inputs), VELOCITY.key], build=_profile, **common),
+        table_assets([VELOCITY], deps=[curated_key("daily_sales")], build=_velocity, **common),
+        table_assets([PROFILE], deps=[*map(curated_key, inputs), VELOCITY.key], build=_profile, **common),
     ]

@@ -1,22 +1,25 @@
-"""How every Spark-computed table asset is built: load → transform → sync into Delta → metadata and checks.
+"""How every table-computing asset is built: load → transform → sync into Delta → metadata and checks.
 
-A zone module declares its tables (:class:`TableSpec`: name, key, what it promises, which columns are
-PII) and one function from input DataFrames to output DataFrames; :func:`spark_tables` turns that into
-a Dagster asset (or multi-asset, when one computation yields several tables) that
+A zone module declares its tables (:class:`TableSpec`: name, key, what it promises) and one function
+from input frames to output frames; :func:`table_assets` turns that into a Dagster asset (or a
+multi-asset, when one computation yields several tables) that
 
-- reads its inputs as Spark DataFrames of their current Delta snapshots,
-- computes the full target state in Spark and hands it over as Arrow,
+- reads its inputs as Spark DataFrames of their current Delta snapshots (Spark starts only for a
+  build that asks for one) or as pandas frames,
+- computes the full target state and hands it over as Arrow,
 - MERGE-syncs each table (:meth:`Lake.sync`): a rerun on unchanged inputs commits nothing,
-- reports row counts, schema (PII columns tagged, as governance classifies them), a preview, what the MERGE changed, and the
-  Spark and Delta-write seconds separately,
+- reports row counts, schema (PII columns tagged, as governance classifies them), a preview, what
+  the MERGE changed, and the compute and Delta-write seconds separately,
 - checks each table with Great Expectations (blocking: keys unique and present, declared values).
 """
 
+import functools
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import dagster as dg
+import pandas as pd
 import pyarrow as pa
 
 from hub_platform.automation import FOLLOWS_UPSTREAM
@@ -59,10 +62,17 @@ class Findings:
 
 
 class Inputs:
-    """The input tables of one run, as Spark DataFrames of their current snapshots."""
+    """The input tables of one run: Spark DataFrames of their snapshots, or pandas frames.
 
-    def __init__(self, spark, lake: Lake):
-        self.spark, self.lake = spark, lake
+    The Spark session is asked for only when a Spark read is, so pandas-only zones never start a JVM.
+    """
+
+    def __init__(self, spark: SparkResource, lake: Lake):
+        self._spark_resource, self.lake = spark, lake
+
+    @functools.cached_property
+    def spark(self):
+        return self._spark_resource.session()
 
     def __call__(self, zone: str, name: str):
         return read_spark(self.spark, self.lake, zone, name)
@@ -73,12 +83,34 @@ class Inputs:
     def curated(self, name: str):
         return self("curated", name)
 
+    def pandas(self, zone: str, name: str, *, filters: list[tuple] | None = None) -> pd.DataFrame:
+        return self.lake.read(zone, name, filters=filters).to_pandas()
+
+
+def as_arrow(frame) -> pa.Table:
+    """A Spark or pandas result as Arrow that Delta can store: microsecond timestamps, and typed
+    columns where an empty pandas frame could not say (null-typed columns become strings)."""
+    if isinstance(frame, pd.DataFrame):
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+    elif isinstance(frame, pa.Table):
+        table = frame
+    else:
+        table = frame.toArrow()
+    fields = []
+    for field in table.schema:
+        if pa.types.is_timestamp(field.type) and field.type.unit == "ns":
+            field = field.with_type(pa.timestamp("us", tz=field.type.tz))
+        elif pa.types.is_null(field.type):
+            field = field.with_type(pa.string())
+        fields.append(field)
+    return table.cast(pa.schema(fields), safe=False)
+
 
 Build = Callable[[Inputs], "dict[str, object]"]
 Report = Callable[[dict[str, pa.Table], StorageResource], Findings]
 
 
-def spark_tables(
+def table_assets(
     specs: list[TableSpec],
     *,
     deps: list[dg.AssetKey],
@@ -92,6 +124,7 @@ def spark_tables(
     automation_condition: dg.AutomationCondition | None = FOLLOWS_UPSTREAM,
     code_version: str | None = None,
     name: str | None = None,
+    kinds: frozenset[str] = frozenset({"spark", "delta"}),
 ) -> dg.AssetsDefinition:
     """One asset computing ``specs`` (``build`` returns a DataFrame per spec name, plus any side tables)."""
     side_tables = dict(side_tables or {})
@@ -100,7 +133,7 @@ def spark_tables(
             "great_expectations", asset=spec.key, blocking=True,
             description=f"Keys {', '.join(spec.keys)} present and unique"
             + (f"; {', '.join(spec.not_null)} present" if spec.not_null else "")
-            + "; declared values; never empty.",
+            + "; declared values" + ("." if spec.may_be_empty else "; never empty."),
         )
         for spec in specs
     ] + list(extra_checks or [])
@@ -115,7 +148,7 @@ def spark_tables(
                 group_name=group,
                 owners=owners,
                 tags={"zone": spec.zone, **(tags or {})},
-                kinds={"spark", "delta"},
+                kinds=set(kinds),
                 automation_condition=automation_condition,
                 code_version=code_version,
                 skippable=len(specs) > 1,
@@ -127,10 +160,10 @@ def spark_tables(
     )
     def _tables(context: dg.AssetExecutionContext, storage: StorageResource, spark: SparkResource):
         lake = storage.lake()
-        spark_started = time.perf_counter()
-        frames = build(Inputs(spark.session(), lake))
-        tables = {name: frame.toArrow() for name, frame in frames.items()}
-        spark_seconds = time.perf_counter() - spark_started
+        compute_started = time.perf_counter()
+        frames = build(Inputs(spark, lake))
+        tables = {name: as_arrow(frame) for name, frame in frames.items()}
+        compute_seconds = time.perf_counter() - compute_started
         unknown = set(tables) - {s.name for s in specs} - set(side_tables)
         if unknown:
             raise ValueError(f"build returned tables nobody declared: {sorted(unknown)}")
@@ -150,7 +183,7 @@ def spark_tables(
                 "delta_version": lake.version(spec.zone, spec.name),
                 "dagster/uri": dg.MetadataValue.path(lake.table_uri(spec.zone, spec.name)),
                 # one computation serves all outputs: its times are reported once, on the first
-                **({"spark_seconds": round(spark_seconds, 2), "delta_write_seconds": round(delta_seconds, 2)} if index == 0 else {}),
+                **({"compute_seconds": round(compute_seconds, 2), "delta_write_seconds": round(delta_seconds, 2)} if index == 0 else {}),
                 **(_side_metadata(side_tables, tables) if index == 0 else {}),
                 **findings.metadata.get(spec.name, {}),
             }

@@ -74,3 +74,20 @@ def test_a_tick_reads_at_most_its_limit_and_resumes(shop_registry, storage):
     assert [k for k, _ in first.batches[0].files] == keys[:3] and first.more_waiting
     second = plan_ingestion(storage.landing(), shop_registry, first.cursor, set(), max_files=3)
     assert [k for k, _ in second.batches[0].files] == keys[3:]
+
+
+def test_a_live_feed_runs_through_to_its_consumers_in_the_same_run(shop_registry, storage):
+    land(storage, "shop_eu", "a.csv", GOOD, 1)
+    consumers = [dg.AssetKey(["clean", "shop_orders"]), dg.AssetKey(["orders", "alerts"])]
+    context = dg.build_sensor_context(resources={"storage": storage})
+    result = landing_sensor(shop_registry, live={"shop_orders": consumers}).evaluate_tick(context)
+    assert result.run_requests[0].asset_selection == [dg.AssetKey(["raw", "shop_orders"]), *consumers]
+
+
+def test_the_hubs_telemetry_feed_is_live_through_to_delay_alerts():
+    from hub_platform.definitions import defs
+
+    sensor = next(s for s in defs.sensors if s.name == "landing_sensor")
+    assert "vehicle_telemetry" in sensor.description
+    job = defs.resolve_job_def(sensor.job_name)
+    assert {dg.AssetKey(["clean", "vehicle_telemetry"]), dg.AssetKey(["orders", "delay_alerts"])} <= set(job.asset_layer.executable_asset_keys)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -59,6 +60,9 @@ def test_polygon_membership_and_distance_to_the_boundary():
     assert near.ping.tolist() == [0, 1]  # 50.0103 is ~33 m north of the edge, 50.02 is 1.1 km away
     assert near.inside.tolist() == [True, False]
     assert near.distance_m.iloc[1] == pytest.approx(0.0003 * METRES_PER_DEGREE_LAT, rel=0.01)
+    # the same fence read back from a Delta table: its ring is an array of arrays, not a list of tuples
+    stored = square.assign(ring=[np.array([np.array(corner) for corner in square.ring.iloc[0]], dtype=object)])
+    assert pings_in_geofences(pings, stored, buffer_m=50).equals(near)
 
 
 def test_a_van_bouncing_across_the_boundary_makes_one_visit():
