@@ -88,6 +88,12 @@ class SparkResource(dg.ConfigurableResource):
     def session(self):
         return spark_session(self.master, self.shuffle_partitions, str(hub_home() / "spark"))
 
+    @property
+    def distributed(self) -> bool:
+        """Whether work that can spread over executors should go to Spark (a cluster or Spark Connect)
+        rather than to this machine's cores."""
+        return not self.master.startswith("local")
+
 
 class NotificationResource(ResourceWithBoto3Configuration):
     """The hub's notification channel: alerts to an SNS topic when one is configured, else to a local

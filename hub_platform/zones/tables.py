@@ -67,12 +67,18 @@ class Inputs:
     The Spark session is asked for only when a Spark read is, so pandas-only zones never start a JVM.
     """
 
-    def __init__(self, spark: SparkResource, lake: Lake):
-        self._spark_resource, self.lake = spark, lake
+    def __init__(self, spark: SparkResource, lake: Lake, config: dict | None = None):
+        self._spark_resource, self.lake, self.config = spark, lake, config or {}
 
     @functools.cached_property
     def spark(self):
         return self._spark_resource.session()
+
+    @property
+    def engine(self):
+        """Spark for work that can spread over a cluster's executors; None on a local session, where
+        the machine's own cores do it with less overhead (the hub's one rule for choosing)."""
+        return self.spark if self._spark_resource.distributed else None
 
     def __call__(self, zone: str, name: str):
         return read_spark(self.spark, self.lake, zone, name)
@@ -125,6 +131,7 @@ def table_assets(
     code_version: str | None = None,
     name: str | None = None,
     kinds: frozenset[str] = frozenset({"spark", "delta"}),
+    config_schema: dict | None = None,
 ) -> dg.AssetsDefinition:
     """One asset computing ``specs`` (``build`` returns a DataFrame per spec name, plus any side tables)."""
     side_tables = dict(side_tables or {})
@@ -157,11 +164,12 @@ def table_assets(
         ],
         check_specs=checks,
         can_subset=False,
+        config_schema=config_schema,
     )
     def _tables(context: dg.AssetExecutionContext, storage: StorageResource, spark: SparkResource):
         lake = storage.lake()
         compute_started = time.perf_counter()
-        frames = build(Inputs(spark, lake))
+        frames = build(Inputs(spark, lake, context.op_config if config_schema else None))
         tables = {name: as_arrow(frame) for name, frame in frames.items()}
         compute_seconds = time.perf_counter() - compute_started
         unknown = set(tables) - {s.name for s in specs} - set(side_tables)

@@ -48,10 +48,11 @@ def synthetic_sales(seed: int = 11) -> tuple[pd.DataFrame, pd.DataFrame]:
     busy = rng.poisson(5.0 * pattern)
     busy[100] = 30  # spike: six times the rate
     bulk = rng.poisson(20.0 * pattern)
-    bulk[120] = 0  # drop: a zero where twenty sell
+    bulk[120] = 0  # drop: a zero where twenty sell, on a day a stock snapshot shows stock on hand
+    bulk[140] = 0  # a zero on a day no snapshot covers: more likely an empty shelf, not reported
     bulk[160] = 0  # a zero on a stock-out day: lost supply, not an anomaly
     stockout = [pd.NA] * days
-    stockout[160] = True
+    stockout[120], stockout[160] = False, True
     target = pd.concat([series("Q@S1", quiet), series("B@S1", busy), series("K@S2", bulk, stockout)], ignore_index=True)
     truth = pd.DataFrame({"product_id": ["B", "K"], "location_id": ["S1", "S2"],
                           "sales_date": [START + pd.Timedelta(days=100), START + pd.Timedelta(days=120)],
@@ -74,11 +75,13 @@ def test_injected_spike_and_drop_are_found_and_nothing_else():
     assert "Sold 30 units" in spike.explanation and f"{spike.expected:.1f} were expected" in spike.explanation
     drop = found[found.direction == "drop"].iloc[0]
     assert drop.units == 0 and drop.score == pytest.approx(drop.expected / np.log(10), rel=0.1)  # P(0) ~ e^-expected
-    assert "stock-out cannot be ruled out" in drop.explanation
+    assert drop.explanation.endswith("Stock was on hand that day.")
 
 
-def test_a_zero_is_not_a_drop_when_stock_was_out_but_is_when_stock_was_on_hand():
+def test_a_zero_is_a_drop_only_when_a_snapshot_shows_stock_on_hand():
     target = series("K@S", [20] * 40 + [0] + [20] * 40, stockout=[pd.NA] * 40 + [True] + [pd.NA] * 40)
+    assert detect_sales_anomalies(target).empty
+    target["stockout"] = pd.array([pd.NA] * 81, dtype="boolean")  # no snapshot: an empty shelf cannot be ruled out
     assert detect_sales_anomalies(target).empty
     target["stockout"] = pd.array([pd.NA] * 40 + [False] + [pd.NA] * 40, dtype="boolean")
     found = detect_sales_anomalies(target)

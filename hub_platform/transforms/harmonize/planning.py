@@ -3,7 +3,7 @@
 For each product at each location, on the latest stock snapshot:
 
     d   = expected demand per day: the last 28 days' sales velocity (zeros count), or, where a
-          forecast is published, the mean p50 forecast over the lead time and review period
+          forecast is published, the mean p50 forecast over its horizon
     σ   = standard deviation of daily demand (of the same 28 days; from a forecast, the p10-p90
           spread / 2.563, the width of that interval in standard deviations of a normal)
     L   = lead time in days: the mean observed lead time of the product's supplier (received
@@ -71,6 +71,22 @@ def forecast_demand(forecast: DataFrame) -> DataFrame:
         F.round(F.avg("p50"), 4).alias("demand_per_day"),
         F.round(F.avg((F.col("p90") - F.col("p10")) / P10_P90_IN_SIGMAS), 4).alias("demand_std"),
         F.lit("published forecast (p50)").alias("demand_source"),
+    )
+
+
+def forecast_against_stock(forecast: DataFrame, latest: DataFrame) -> DataFrame:
+    """The forecast, day by day, against the stock there is now: each row keeps its forecast and product
+    attributes and gains on_hand, in_transit, cumulative_p50 and projected_on_hand (stock now minus
+    the p50 demand so far); stockout_expected marks the days the projection is below zero."""
+    by_day = Window.partitionBy("product_key", "location_key").orderBy("ds").rowsBetween(Window.unboundedPreceding, 0)
+    stock = latest.select("product_key", "location_key", "on_hand", "in_transit", F.col("snapshot_date").alias("stock_as_of"))
+    joined = forecast.join(stock, ["product_key", "location_key"], "left").fillna({"on_hand": 0, "in_transit": 0})
+    cumulative = F.sum("p50").over(by_day)
+    projected = F.col("on_hand") + F.col("in_transit") - cumulative
+    return joined.select(
+        *forecast.columns, "on_hand", "in_transit", "stock_as_of",
+        F.round(cumulative, 2).alias("cumulative_p50"), F.round(projected, 2).alias("projected_on_hand"),
+        (projected < 0).alias("stockout_expected"),
     )
 
 
