@@ -122,6 +122,26 @@ def cmd_cleanroom(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_forecast(args: argparse.Namespace) -> int:
+    from hub_platform.query import published_forecast
+
+    rows = published_forecast(_storage().lake(), args.product, args.location).to_pandas()
+    for (location, model), part in rows.groupby(["location_id", "model"], sort=True):
+        print(f"\n{args.product} at {location}: model {model}")
+        shown = part[["ds", "p10", "p50", "p90"]].head(args.days).assign(ds=lambda f: f.ds.dt.date).round(2)
+        print(shown.to_string(index=False))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from hub_platform.api import create_app
+
+    uvicorn.run(create_app(_storage().lake()), host=args.host, port=args.port)
+    return 0
+
+
 def _print_table(table, as_csv: bool) -> None:
     frame = table.to_pandas()
     if as_csv:
@@ -175,6 +195,17 @@ def build_parser() -> argparse.ArgumentParser:
                       help="smallest group returned (default: $HUB_CLEANROOM_K or 10)")
     room.add_argument("--csv", action="store_true")
     room.set_defaults(func=cmd_cleanroom)
+
+    forecast = commands.add_parser("forecast", help="the published forecast of a product, with intervals and the model chosen")
+    forecast.add_argument("product", help="product id (its ERP SKU), e.g. SKU-004711")
+    forecast.add_argument("--location", help="one location, e.g. ST-001 (default: every location it is sold at)")
+    forecast.add_argument("--days", type=int, default=28)
+    forecast.set_defaults(func=cmd_forecast)
+
+    serve = commands.add_parser("serve", help="the read API (published forecast as JSON) on http://HOST:PORT")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(func=cmd_serve)
     return parser
 
 

@@ -58,3 +58,18 @@ class QuerySession:
         self.connection.execute(f'CREATE OR REPLACE VIEW "{zone}"."{name}" AS SELECT * FROM "{view}"')
         self._registered.add((zone, name))
 
+
+
+class UnknownProduct(TableNotFound):
+    """The published forecast has nothing for this product (or product and location)."""
+
+
+def published_forecast(lake: Lake, product_id: str, location_id: str | None = None) -> pa.Table:
+    """The published forecast of a product (at one location, or all it is sold at): unique_id,
+    product_id, location_id, ds, model, p10, p50, p90, in date order."""
+    filters = [("product_id", "=", product_id)] + ([("location_id", "=", location_id)] if location_id else [])
+    rows = lake.read("forecast", "published", filters=filters)
+    if rows.num_rows == 0:
+        where = f" at {location_id}" if location_id else ""
+        raise UnknownProduct(f"no published forecast for product {product_id!r}{where}")
+    return rows.sort_by([("location_id", "ascending"), ("ds", "ascending")])
