@@ -15,9 +15,9 @@
   holidays known in advance).
 - **item metadata**: static attributes per series (category, brand, lifecycle).
 
-Until the curated zone exists, :func:`daily_sales_from_pos` builds the daily sales stand-in from
-the clean POS lines. All functions are pure pandas; :func:`reference_holidays` reads the calendar
-shipped with the package (``hub_platform/sources/reference/holidays.csv``).
+The input is the curated zone's daily sales (local sales days, all channels). All functions are
+pure pandas; :func:`reference_holidays` reads the calendar shipped with the package
+(``hub_platform/sources/reference/holidays.csv``).
 """
 
 from __future__ import annotations
@@ -47,33 +47,6 @@ def reference_holidays() -> pd.DataFrame:
     """
     holidays = pd.read_csv(HOLIDAYS_CSV, dtype={"country": str, "name": str})
     return holidays.assign(date=pd.to_datetime(holidays["date"]))
-
-
-def daily_sales_from_pos(pos_transactions: pd.DataFrame, locations: pd.DataFrame) -> pd.DataFrame:
-    """Stand-in for the curated daily sales, from clean POS lines (until curated exists).
-
-    product_id := item_code, location_id := store_id, channel = store; the sales date is the
-    date of the transaction in the store's own time zone (a sale at 00:30 in London in summer is
-    23:30 UTC the day before). Output: product_id, location_id, sales_date, channel, units,
-    revenue, currency.
-    """
-    timezone = pos_transactions["store_id"].map(locations.set_index("location_id")["timezone"]).fillna("UTC")
-    ts = pd.to_datetime(pos_transactions["ts"], utc=True)
-    local_day = pd.Series(pd.NaT, index=ts.index, dtype="datetime64[ns]")
-    for zone, rows in ts.groupby(timezone):
-        local_day.loc[rows.index] = rows.dt.tz_convert(zone).dt.tz_localize(None).dt.normalize().astype("datetime64[ns]")
-    lines = pd.DataFrame({
-        "product_id": pos_transactions["item_code"],
-        "location_id": pos_transactions["store_id"],
-        "sales_date": local_day,
-        "channel": "store",
-        "units": pos_transactions["qty"].astype("int64"),
-        "revenue": pos_transactions["qty"] * pos_transactions["unit_price"].astype(float),
-        "currency": pos_transactions["currency"],
-    })
-    keys = ["product_id", "location_id", "sales_date", "channel", "currency"]
-    return lines.groupby(keys, as_index=False)[["units", "revenue"]].sum()[
-        ["product_id", "location_id", "sales_date", "channel", "units", "revenue", "currency"]]
 
 
 def target_series(daily_sales: pd.DataFrame, inventory: pd.DataFrame, end_date: pd.Timestamp | None = None) -> pd.DataFrame:

@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 
 from hub_platform.transforms.demand_series import (
-    daily_sales_from_pos,
     item_metadata,
     reference_holidays,
     related_series,
@@ -114,24 +113,6 @@ def test_item_metadata_one_row_per_series(daily_sales, inventory):
     assert list(meta.columns) == ["unique_id", "product_id", "location_id", "category", "brand", "lifecycle"]
     assert meta.values.tolist() == [["P1@ST-1", "P1", "ST-1", "snacks", "B1", "active"],
                                     ["P2@ST-2", "P2", "ST-2", "dairy", "B2", "new"]]
-
-
-def test_pos_stand_in_sums_lines_per_local_day(locations):
-    pos = pd.DataFrame({
-        "item_code": ["IC1", "IC1", "IC1"],
-        "store_id": ["ST-1", "ST-1", "ST-1"],
-        # 23:30 UTC on 30 June is 00:30 on 1 July in London (BST)
-        "ts": pd.to_datetime(["2026-06-30T23:30:00Z", "2026-07-01T10:00:00Z", "2026-06-30T12:00:00Z"]),
-        "qty": [2, 1, 5],
-        "unit_price": [1.5, 2.0, 1.0],
-        "currency": ["GBP", "GBP", "GBP"],
-    })
-    daily = daily_sales_from_pos(pos, locations)
-    assert daily[["sales_date", "units", "revenue"]].to_dict("records") == [
-        {"sales_date": D("2026-06-30"), "units": 5, "revenue": 5.0},
-        {"sales_date": D("2026-07-01"), "units": 3, "revenue": 5.0},
-    ]
-    assert set(daily.channel) == {"store"}
 
 
 def test_reference_holidays_cover_gb_and_de_for_2025_and_2026():
