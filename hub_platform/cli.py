@@ -122,6 +122,32 @@ def cmd_cleanroom(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_customer(args: argparse.Namespace) -> int:
+    import pyarrow as pa
+
+    from hub_platform.governance import apply_role
+    from hub_platform.transforms.identity.explain import explain
+
+    lake = _storage().lake()
+    read = lambda name: lake.read("customer360", name).to_pandas()  # noqa: E731
+    try:
+        found = explain(args.query, read("identity"), read("person_records"), read("match_evidence"))
+    except LookupError as error:
+        print(f"hub customer: {error}", file=sys.stderr)
+        return 2
+    records = apply_role(pa.Table.from_pandas(found.records, preserve_index=False), args.role).to_pandas()
+    weights = [c for c in found.pairs.columns if c.endswith("_weight") and c != "match_weight"]
+    with pd.option_context("display.max_columns", 40, "display.width", 220, "display.max_colwidth", 40):
+        for customer_id in found.customer_ids:
+            mine = records[records.customer_id == customer_id]
+            print(f"\ncustomer {customer_id}: {len(mine)} source record(s)\n")
+            print(mine.drop(columns=["customer_id"]).to_string(index=False))
+        pairs = found.pairs[["record_id_l", "record_id_r", "joined", "match_probability", "match_weight", *weights]]
+        print("\nwhy: scored pairs (joined = same customer), match weight per field in bits\n")
+        print(pairs.round(3).to_string(index=False))
+    return 0
+
+
 def cmd_forecast(args: argparse.Namespace) -> int:
     from hub_platform.query import published_forecast
 
@@ -195,6 +221,11 @@ def build_parser() -> argparse.ArgumentParser:
                       help="smallest group returned (default: $HUB_CLEANROOM_K or 10)")
     room.add_argument("--csv", action="store_true")
     room.set_defaults(func=cmd_cleanroom)
+
+    customer = commands.add_parser("customer", help="a customer's source records and why they were joined (by id or e-mail)")
+    customer.add_argument("query", help="a customer id (CUS-...) or an e-mail address")
+    customer.add_argument("--role", choices=ROLES, default=os.environ.get("HUB_ROLE", "analyst"))
+    customer.set_defaults(func=cmd_customer)
 
     forecast = commands.add_parser("forecast", help="the published forecast of a product, with intervals and the model chosen")
     forecast.add_argument("product", help="product id (its ERP SKU), e.g. SKU-004711")

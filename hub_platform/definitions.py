@@ -9,6 +9,7 @@ from hub_platform.resources import build_resources
 from hub_platform.sources.contract import Registry, default_registry
 from hub_platform.zones.clean import clean_assets, clean_key
 from hub_platform.zones.curated import curated_assets
+from hub_platform.zones.customer360 import customer360_assets
 from hub_platform.zones.forecast import forecast_assets, forecast_nightly
 from hub_platform.zones.orders import LIVE_ASSETS, orders_assets
 from hub_platform.zones.product360 import product360_assets
@@ -18,7 +19,8 @@ from hub_platform.zones.raw import raw_assets
 def build_definitions(registry: Registry | None = None) -> dg.Definitions:
     registry = registry or default_registry()
     return dg.Definitions(
-        assets=[*raw_assets(registry), *clean_assets(registry), *curated_assets(), *product360_assets(), *forecast_assets(), *orders_assets()],
+        assets=[*raw_assets(registry), *clean_assets(registry), *curated_assets(), *product360_assets(), *customer360_assets(registry),
+                *forecast_assets(), *orders_assets()],
         sensors=[landing_sensor(registry, live=_live_feeds(registry)), zone_automation],
         schedules=[raw_reconciliation, forecast_nightly],
         resources=build_resources(),

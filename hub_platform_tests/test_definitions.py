@@ -29,7 +29,8 @@ def test_sensors_and_schedules_run_by_default():
     sensors = {s.name: s for s in defs.sensors}
     assert sensors["landing_sensor"].default_status == dg.DefaultSensorStatus.RUNNING
     assert sensors["zone_automation"].default_status == dg.DefaultSensorStatus.RUNNING
-    assert {s.name for s in defs.schedules} == {"raw_reconciliation"}
+    assert {s.name for s in defs.schedules} == {"raw_reconciliation", "forecast_nightly"}
+    assert all(s.default_status == dg.DefaultScheduleStatus.RUNNING for s in defs.schedules)
 
 
 def test_blocking_checks_guard_the_clean_zone():

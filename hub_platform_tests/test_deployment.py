@@ -13,7 +13,8 @@ REPO = Path(__file__).parents[1]
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
 DAGSTER_SERVICES = ("user-code", "webserver", "daemon")
 # read by the code but deliberately left to their defaults in compose
-OPTIONAL = {"HUB_HOME", "HUB_SPARK_DRIVER_MEMORY", "AWS_S3_LOCKING_PROVIDER"}
+# read by the code but chosen per person or per machine, not per deployment (roles and k are the CLI user's)
+OPTIONAL = {"HUB_HOME", "HUB_SPARK_DRIVER_MEMORY", "AWS_S3_LOCKING_PROVIDER", "HUB_ROLE", "HUB_CLEANROOM_K"}
 
 
 def names_read_by_the_code() -> set[str]:

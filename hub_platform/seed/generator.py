@@ -51,7 +51,7 @@ class Scale:
 
 
 SCALES = {
-    "small": Scale(people=300, products=60, stores=6, days=45, suppliers=6, accounts=12, vans_per_depot=2,
+    "small": Scale(people=300, products=60, stores=6, days=150, suppliers=6, accounts=12, vans_per_depot=2,
                    telemetry_days=2, inventory_days=14, campaigns=3, sessions=1_500),
     "medium": Scale(people=4_000, products=120, stores=8, days=365, suppliers=12, accounts=40, vans_per_depot=3,
                     telemetry_days=5, inventory_days=28, campaigns=12, sessions=25_000),

@@ -4,6 +4,7 @@
   A code missing here is not dropped: its events are quarantined with the reason until a row is added.
 - geofences.csv: restricted zones and other hand-drawn geofences (see transforms/geo.py).
 - holidays.csv: public holidays per country (see transforms/demand_series.py).
+- fx_rates.csv: fixed planning rates into pounds, to compare customers' value across currencies.
 """
 
 from __future__ import annotations
@@ -42,3 +43,12 @@ def carrier_status_map(path: Path = REFERENCE_DIR / "carrier_status.csv") -> pd.
     if problems:
         raise ReferenceError(f"{path}: " + "; ".join(problems))
     return frame
+
+
+def fx_rates(path: Path = REFERENCE_DIR / "fx_rates.csv") -> pd.DataFrame:
+    """currency, gbp_per_unit: one positive rate per ISO currency."""
+    frame = pd.read_csv(path, dtype={"currency": str}, keep_default_na=False)
+    bad = frame[(frame.gbp_per_unit <= 0) | ~frame.currency.str.fullmatch(r"[A-Z]{3}") | frame.currency.duplicated()]
+    if len(bad):
+        raise ReferenceError(f"{path}: rows {', '.join(str(i + 2) for i in bad.index)} need a unique ISO currency and a positive rate")
+    return frame[["currency", "gbp_per_unit"]]
