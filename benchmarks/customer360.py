@@ -1,0 +1,90 @@
+"""Customer-360: customer records per second through the whole customer-360 build on the large sample
+(person records, Splink training, match evidence, identity, golden record, 360 profile: the zone's
+assets materialized by Dagster), and Splink's time on the Spark backend next to its DuckDB backend on
+the same records with the same settings in the same run, with the pairwise and B-cubed F1 of each.
+
+The raw and clean zones come from the shared large hub (benchmarks.common.clean_hub); the curated zone
+the profile reads is built there if missing (the curated_zone benchmark builds it too).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+
+import pandas as pd
+import pyarrow as pa
+
+from benchmarks.common import Report, clean_hub, hub_home, timed
+from hub_platform.cli import materialize
+from hub_platform.lake.store import Lake, Location
+from hub_platform.transforms.identity.clusters import assign_customer_ids, cluster_records
+from hub_platform.transforms.identity.evaluation import Evaluation, evaluate, truth_by_record
+from hub_platform.transforms.identity.model import Backend, linkage_api, predict_pairs, train_model
+from hub_platform.transforms.identity.settings import default_description
+
+SPLINK_STEPS = ("train", "predict", "cluster")
+
+
+def _resolve(records: pa.Table, backend: Backend, seconds: dict[str, float]) -> tuple[pd.DataFrame, pa.Table]:
+    """Train, predict and cluster on ``backend``; fills ``seconds`` per step; clusters and evidence."""
+    api = linkage_api(backend)
+    steps = {name: timed() for name in SPLINK_STEPS}
+    with steps["train"].running():
+        model = train_model(records, api)
+    with steps["predict"].running():
+        evidence = predict_pairs(records, model, api)
+    with steps["cluster"].running():
+        clusters = cluster_records(records["record_id"], evidence, default_description().match_threshold, api)
+    seconds.update({name: watch.seconds for name, watch in steps.items()})
+    return clusters, evidence
+
+
+def _scores(evaluation: Evaluation) -> str:
+    return (f"pairwise P {evaluation.pairwise.precision:.4f} R {evaluation.pairwise.recall:.4f} "
+            f"F1 {evaluation.pairwise.f1:.4f} | B-cubed F1 {evaluation.bcubed.f1:.4f}")
+
+
+def run(scale: str = "large") -> Report:
+    report = Report("customer360" if scale == "large" else f"customer360_{scale}")
+    home = clean_hub(scale)
+    lake = Lake(Location(str(home / "lake")))
+    truth = truth_by_record(pd.read_csv(home / "truth" / "persons.csv"))
+    with hub_home(home):
+        if not lake.has_table("curated", "sales_order"):
+            materialize(["group:curated"], raise_on_error=True)
+        shutil.rmtree(home / "lake" / "customer360", ignore_errors=True)  # the whole build, training included
+        build = timed()
+        with build.running():
+            result = materialize(["group:customer360"], raise_on_error=True)
+    records = lake.read("customer360", "person_records")
+    customers = lake.read("customer360", "golden_record").num_rows
+    report.add("whole customer-360 build (one Dagster run), Splink on Spark",
+               f"{records.num_rows / build.seconds:10,.0f} records/s  ({build.seconds:.1f} s, {records.num_rows:,} records, "
+               f"{customers:,} customers)")
+    for event in result.all_events:
+        if event.is_step_success:
+            report.add(f"  {event.step_key}", f"{event.event_specific_data.duration_ms / 1000:8.1f} s")
+    assignment = lake.read("customer360", "identity").to_pandas()
+    report.add("accuracy of the build", _scores(evaluate(assignment, truth)))
+
+    spark_seconds: dict[str, float] = {}
+    duckdb_seconds: dict[str, float] = {}
+    spark_clusters, spark_evidence = _resolve(records, "spark", spark_seconds)
+    duckdb_clusters, duckdb_evidence = _resolve(records, "duckdb", duckdb_seconds)
+    spark_splink, duckdb_splink = sum(spark_seconds.values()), sum(duckdb_seconds.values())
+    report.add("Splink train + predict + cluster on Spark", f"{spark_splink:8.1f} s  "
+               + " / ".join(f"{spark_seconds[s]:.1f}" for s in SPLINK_STEPS))
+    report.add("Splink train + predict + cluster on DuckDB (reference)", f"{duckdb_splink:8.1f} s  "
+               + " / ".join(f"{duckdb_seconds[s]:.1f}" for s in SPLINK_STEPS))
+    report.add("Spark / DuckDB time ratio", f"{spark_splink / duckdb_splink:8.1f} x")
+    report.add("pairs scored above the evidence floor (Spark / DuckDB)",
+               f"{spark_evidence.num_rows:,} / {duckdb_evidence.num_rows:,}")
+    for backend, clusters in (("Spark", spark_clusters), ("DuckDB", duckdb_clusters)):
+        report.add(f"accuracy on {backend}", _scores(evaluate(assign_customer_ids(clusters)[0], truth)))
+    report.save()
+    return report
+
+
+if __name__ == "__main__":
+    run(*sys.argv[1:2])
