@@ -34,7 +34,7 @@ def env(service: str) -> dict[str, str]:
 
 
 def test_all_services_are_there():
-    assert set(COMPOSE["services"]) == {"postgres", "minio", "minio-setup", *DAGSTER_SERVICES}
+    assert set(COMPOSE["services"]) == {"postgres", "minio", "minio-setup", "api", *DAGSTER_SERVICES}
 
 
 def test_every_setting_the_code_reads_is_set_on_every_dagster_service():
@@ -71,6 +71,8 @@ def test_user_code_serves_the_code_location_the_project_declares():
 
 def test_ports_volumes_and_image():
     assert "3000:3000" in COMPOSE["services"]["webserver"]["ports"]
+    api = COMPOSE["services"]["api"]
+    assert "8000:8000" in api["ports"] and api["command"][:2] == ["hub", "serve"] and api["environment"] == env("webserver")
     assert "9000:9000" in COMPOSE["services"]["minio"]["ports"]
     assert set(COMPOSE["volumes"]) == {"postgres-data", "minio-data"}
     dockerfile = COMPOSE["services"]["user-code"]["build"]["dockerfile_inline"]

@@ -30,6 +30,15 @@ def materialized(small_sample: Path, tmp_path_factory: pytest.TempPathFactory):
         yield result, storage, home
 
 
+def _metadata(result, key: str) -> dict:
+    event = next(e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == key)
+    return {k: v.value for k, v in event.event_specific_data.materialization.metadata.items()}
+
+
+def _checks(result) -> dict[tuple[str, str], bool]:
+    return {(c.asset_key.to_user_string(), c.check_name): c.passed for c in result.get_asset_check_evaluations()}
+
+
 @pytest.mark.slow
 def test_everything_materializes(materialized):
     result, _, _ = materialized
@@ -52,7 +61,7 @@ def test_every_landed_file_is_in_the_manifest_and_every_source_delivered(materia
 @pytest.mark.slow
 def test_every_row_is_accounted_for_and_the_checks_say_so(materialized):
     result, storage, _ = materialized
-    checks = {(c.asset_key.to_user_string(), c.check_name): c.passed for c in result.get_asset_check_evaluations()}
+    checks = _checks(result)
     for feed in default_registry().feeds:
         assert checks[(f"clean/{feed}", "rows_accounted_for")], feed
         assert checks[(f"clean/{feed}", "great_expectations")], feed
@@ -110,18 +119,70 @@ def test_every_carrier_event_is_mapped_or_quarantined_with_its_reason(materializ
 @pytest.mark.slow
 def test_product_matching_is_measured_against_the_ground_truth(materialized):
     result, _, _ = materialized
-    xref = next(e for e in result.get_asset_materialization_events()
-                if e.asset_key.to_user_string() == "curated/product_xref").event_specific_data.materialization
-    assert xref.metadata["matching_f1"].value >= 0.98  # 1.0 measured on the small and medium samples
-    assert xref.metadata["codes_compared_with_truth"].value > 0
+    xref = _metadata(result, "curated/product_xref")
+    assert xref["matching_f1"] >= 0.98  # 1.0 measured on the small and medium samples
+    assert xref["codes_compared_with_truth"] > 0
+
+
+@pytest.mark.slow
+def test_the_forecast_gate_passed_and_published_what_it_judged(materialized):
+    result, storage, _ = materialized
+    assert _checks(result)[("forecast/candidate", "beats_seasonal_naive")]
+    lake = storage.lake()
+    candidate, published = lake.read("forecast", "candidate"), lake.read("forecast", "published")
+    assert candidate.num_rows == published.num_rows > 0
+    p10, p50, p90 = (published[c].to_numpy() for c in ("p10", "p50", "p90"))
+    assert (0 <= p10).all() and (p10 <= p50).all() and (p50 <= p90).all()
+
+
+@pytest.mark.slow
+def test_customers_are_resolved_against_the_truth_and_stay_masked_for_analysts(materialized, monkeypatch):
+    result, storage, _ = materialized
+    assert _checks(result)[("customer360/identity", "f1_against_truth")]
+    assert _metadata(result, "customer360/identity")["pairwise_f1"] >= 0.97
+    monkeypatch.setenv("HUB_PII_HASH_KEY", "end-to-end-test-key")
+    emails = QuerySession(storage.lake(), role="analyst").sql("SELECT email FROM customer360.golden_record")["email"]
+    assert emails.null_count < len(emails) and not any("@" in e for e in emails.drop_null().to_pylist())
+
+
+@pytest.mark.slow
+def test_every_fleet_order_is_planned_and_judged(materialized):
+    _, storage, _ = materialized
+    session = QuerySession(storage.lake(), role="steward")
+    fleet = session.sql("SELECT count(*) n FROM curated.sales_order WHERE channel = 'b2b'")["n"][0].as_py()
+    assert session.sql("SELECT count(*) n FROM orders.route_stop")["n"][0].as_py() == fleet > 0
+    judged = session.sql("SELECT count(*) n, count(on_time) known FROM orders.perfect_order")
+    assert judged["n"][0].as_py() >= fleet and judged["known"][0].as_py() > 0
+    assert storage.lake().has_table("orders", "delay_alerts") and storage.lake().has_table("orders", "eta_predictions")
 
 
 @pytest.mark.slow
 def test_a_second_run_changes_nothing(materialized):
     _, storage, home = materialized
     lake = storage.lake()
-    zones = ("clean", "curated", "product360")
+    zones = ("clean", "curated", "product360", "customer360", "forecast", "orders")
     versions = {(zone, name): lake.version(zone, name) for zone in zones for name in lake.tables(zone)}
     result = materialize()
     assert result.success
     assert {(zone, name): lake.version(zone, name) for zone in zones for name in lake.tables(zone)} == versions
+
+
+@pytest.mark.slow
+def test_a_pinned_baseline_is_refused_and_the_previous_forecast_stays_published(materialized):
+    """Run after the others: it leaves the backtest pinned."""
+    _, storage, _ = materialized
+    import dagster as dg
+
+    from hub_platform.definitions import defs
+
+    lake = storage.lake()
+    published = lake.version("forecast", "published")
+    keys = [dg.AssetKey(["forecast", n]) for n in ("series_class", "backtest_folds", "backtest_metrics", "model_choice",
+                                                    "candidate", "published")]
+    pinned = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+        asset_selection=keys, instance=dg.DagsterInstance.get(), raise_on_error=False,
+        run_config={"ops": {"forecast__backtest": {"config": {"pin_model": "SeasonalNaive"}}}},
+    )
+    assert not _checks(pinned)[("forecast/candidate", "beats_seasonal_naive")]  # equal to the baseline is not better
+    assert "forecast/published" not in {e.asset_key.to_user_string() for e in pinned.get_asset_materialization_events()}
+    assert lake.version("forecast", "published") == published
