@@ -21,17 +21,13 @@ from hub_platform.sources.reference import REFERENCE_DIR, SHIPMENT_STATUSES, car
 from hub_platform.transforms.harmonize import activity, master_data, orders, planning, product_matching, products, shipments
 from hub_platform.transforms.harmonize.orders import CHANNELS
 from hub_platform.zones.clean import clean_key
-from hub_platform.zones.tables import Findings, Inputs, SideTable, TableSpec, table_assets
+from hub_platform.zones.tables import Findings, Inputs, SideTable, TableSpec, Zone, table_assets
 
 OWNER = "team:supply-chain-data"
 
 
-def curated_key(name: str) -> dg.AssetKey:
-    return dg.AssetKey(["curated", name])
-
-
-def _spec(name: str, keys: tuple[str, ...], description: str, **rules) -> TableSpec:
-    return TableSpec(zone="curated", name=name, keys=keys, description=description, **rules)
+CURATED = Zone("curated")
+curated_key, _spec = CURATED.key, CURATED.spec
 
 
 LOCATION = _spec(

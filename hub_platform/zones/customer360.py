@@ -28,7 +28,7 @@ from hub_platform.transforms.identity import clusters, evaluation, golden, model
 from hub_platform.transforms.identity.settings import default_description
 from hub_platform.zones.clean import clean_key
 from hub_platform.zones.curated import curated_key
-from hub_platform.zones.tables import Findings, Inputs, TableSpec, as_arrow, table_assets
+from hub_platform.zones.tables import Findings, Inputs, Zone, as_arrow, hand_written_asset, table_assets
 
 OWNER = "team:customer-data"
 SPARK = frozenset({"spark", "splink", "delta"})
@@ -37,12 +37,8 @@ SPARK = frozenset({"spark", "splink", "delta"})
 MIN_PAIRWISE_F1 = 0.97
 
 
-def customer360_key(name: str) -> dg.AssetKey:
-    return dg.AssetKey(["customer360", name])
-
-
-def _spec(name: str, keys: tuple[str, ...], description: str, **rules) -> TableSpec:
-    return TableSpec(zone="customer360", name=name, keys=keys, description=description, **rules)
+CUSTOMER360 = Zone("customer360")
+_spec = CUSTOMER360.spec
 
 
 PERSON_RECORDS = _spec(
@@ -71,7 +67,14 @@ PROFILE = _spec(
     not_null=("rfm_segment", "orders"),
     allowed=(("rfm_segment", ("champion", "loyal", "new", "at_risk", "hibernating", "promising", "prospect")),),
 )
-MODEL_RULES = TableRules(name="match_model", keys=("model_id",), not_null=("trained_at", "model_json"))
+MODEL = _spec(
+    "match_model", ("model_id",),
+    "The trained Splink model (Fellegi-Sunter: prior from deterministic rules, u from random pairs, m by EM), one row "
+    "per training with the model as JSON, also saved as an artefact file beside the run. Trained once and reused by "
+    "later runs; it is retrained when asked (config retrain) or when the matching settings "
+    "(transforms/identity/matching.yaml) no longer match it.",
+    not_null=("trained_at", "model_json"),
+)
 IDENTITY_RULES = TableRules(name="identity", keys=("record_id",), not_null=("customer_id",))
 HISTORY_RULES = TableRules(name="id_history", keys=("change_id",), not_null=("event", "changed_at"),
                            allowed=(("event", ("merged", "split", "created", "retired")),), may_be_empty=True)
@@ -96,23 +99,10 @@ def latest_model(lake) -> dict | None:
 
 
 def _match_model_asset() -> dg.AssetsDefinition:
-    key = customer360_key("match_model")
-
-    @dg.asset(
-        key=key,
-        deps=[PERSON_RECORDS.key],
-        group_name="customer360",
-        description="The trained Splink model (Fellegi-Sunter: prior from deterministic rules, u from random pairs, m by "
-        "EM), one row per training with the model as JSON, also saved as an artefact file beside the run. Trained once "
-        "and reused by later runs; it is retrained when asked (config retrain) or when the matching settings "
-        "(transforms/identity/matching.yaml) no longer match it.",
-        owners=[OWNER],
-        tags={"zone": "customer360"},
-        kinds=set(SPARK),
-        automation_condition=FOLLOWS_UPSTREAM,
-        config_schema={"retrain": dg.Field(bool, default_value=False, description="train again even if the model is current")},
-        check_specs=[dg.AssetCheckSpec("great_expectations", asset=key, blocking=True, description="One row per model; a model present.")],
-    )
+    @dg.asset(**hand_written_asset(
+        MODEL, deps=[PERSON_RECORDS.key], owners=[OWNER], kinds=SPARK, description=MODEL.description,
+        check="One row per model; a model present.",
+        config_schema={"retrain": dg.Field(bool, default_value=False, description="train again even if the model is current")}))
     def match_model(context: dg.AssetExecutionContext, storage: StorageResource, spark: SparkResource):
         lake = storage.lake()
         current = latest_model(lake)
@@ -139,7 +129,7 @@ def _match_model_asset() -> dg.AssetsDefinition:
             "parameters": dg.MetadataValue.md(_parameters_markdown(current)),
             "models": dg.MetadataValue.md(markdown_table(table, ["model_id", "trained_at", "records", "prior", "artefact"])),
         })
-        yield check_rules(table, MODEL_RULES, asset_key=key)
+        yield check_rules(table, MODEL, asset_key=MODEL.key)
 
     return match_model
 
@@ -166,7 +156,7 @@ def _truth(storage: StorageResource) -> pd.DataFrame | None:
 
 
 def _identity_asset() -> dg.AssetsDefinition:
-    identity_key, history_key = customer360_key("identity"), customer360_key("id_history")
+    identity_key, history_key = CUSTOMER360.key("identity"), CUSTOMER360.key("id_history")
 
     @dg.multi_asset(
         specs=[
@@ -274,11 +264,11 @@ def customer360_assets(registry: Registry) -> list[dg.AssetsDefinition]:
     return [
         table_assets([PERSON_RECORDS], deps=person_feeds, build=_records_build(registry), **{**common, "kinds": frozenset({"pyarrow", "delta"})}),
         _match_model_asset(),
-        table_assets([EVIDENCE], deps=[PERSON_RECORDS.key, customer360_key("match_model")], build=_evidence, **common),
+        table_assets([EVIDENCE], deps=[PERSON_RECORDS.key, MODEL.key], build=_evidence, **common),
         _identity_asset(),
-        table_assets([GOLDEN], deps=[PERSON_RECORDS.key, customer360_key("identity"), clean_key("email_events")], build=_golden,
+        table_assets([GOLDEN], deps=[PERSON_RECORDS.key, CUSTOMER360.key("identity"), clean_key("email_events")], build=_golden,
                      report=_golden_report, **{**common, "kinds": frozenset({"pandas", "delta"})}),
-        table_assets([PROFILE], deps=[GOLDEN.key, customer360_key("identity"), PERSON_RECORDS.key, *map(curated_key, ("sales_order",
+        table_assets([PROFILE], deps=[GOLDEN.key, CUSTOMER360.key("identity"), PERSON_RECORDS.key, *map(curated_key, ("sales_order",
                      "sales_order_line", "web_event")), clean_key("email_events"), clean_key("contact_center_calls")],
                      build=_profile_build(registry), report=_profile_report, **common),
     ]

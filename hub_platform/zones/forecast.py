@@ -18,7 +18,6 @@ import dagster as dg
 import pandas as pd
 import pyarrow as pa
 
-from hub_platform.automation import FOLLOWS_UPSTREAM
 from hub_platform.metadata import markdown_table, table_metadata
 from hub_platform.quality.expectations import check_rules
 from hub_platform.resources import NotificationResource, StorageResource
@@ -26,7 +25,7 @@ from hub_platform.transforms import anomalies, demand_series, forecasting
 from hub_platform.transforms.charts import forecast_chart
 from hub_platform.transforms.harmonize import planning
 from hub_platform.zones.curated import curated_key, planning_summary
-from hub_platform.zones.tables import Findings, Inputs, TableSpec, table_assets
+from hub_platform.zones.tables import Findings, Inputs, Zone, hand_written_asset, table_assets
 
 OWNER = "team:demand-planning"
 PANDAS = frozenset({"pandas", "statsforecast", "delta"})
@@ -37,12 +36,7 @@ ALERT_RECENT_DAYS = 7  # anomalies on older days are recorded, not alerted: nobo
 RETAIL = ("store",)
 
 
-def forecast_key(name: str) -> dg.AssetKey:
-    return dg.AssetKey(["forecast", name])
-
-
-def _spec(name: str, keys: tuple[str, ...], description: str, **rules) -> TableSpec:
-    return TableSpec(zone="forecast", name=name, keys=keys, description=description, **rules)
+_spec = Zone("forecast").spec
 
 
 TARGET = _spec(
@@ -250,19 +244,11 @@ def _anomaly_messages(found: pd.DataFrame) -> list[dict]:
 def _sales_anomalies_asset() -> dg.AssetsDefinition:
     spec = ANOMALIES
 
-    @dg.asset(
-        key=spec.key,
-        deps=[TARGET.key, RELATED.key, curated_key("location")],
-        group_name="forecast",
+    @dg.asset(**hand_written_asset(
+        spec, deps=[TARGET.key, RELATED.key, curated_key("location")], owners=[OWNER], kinds=PANDAS,
         description=spec.description + f" Alerts go out for anomalies in the last {ALERT_RECENT_DAYS} days of sales "
         "not alerted before (local outbox, or SNS when HUB_SNS_TOPIC_ARN is set), before they are recorded.",
-        owners=[OWNER],
-        tags={"zone": "forecast"},
-        kinds=set(PANDAS),
-        automation_condition=FOLLOWS_UPSTREAM,
-        check_specs=[dg.AssetCheckSpec("great_expectations", asset=spec.key, blocking=True,
-                                       description="One row per product, location and day; declared values.")],
-    )
+        check="One row per product, location and day; declared values."))
     def sales_anomalies(context: dg.AssetExecutionContext, storage: StorageResource, notifications: NotificationResource):
         lake = storage.lake()
         retail = lake.read("curated", "location", columns=["location_id"], filters=[("location_type", "in", RETAIL)])

@@ -24,18 +24,14 @@ from hub_platform.resources import NotificationResource, StorageResource
 from hub_platform.transforms import delivery_alerts, eta, geo, perfect_order, routing, timeline
 from hub_platform.zones.clean import clean_key
 from hub_platform.zones.curated import curated_key
-from hub_platform.zones.tables import Findings, Inputs, TableSpec, table_assets
+from hub_platform.zones.tables import Findings, Inputs, Zone, hand_written_asset, table_assets
 
 OWNER = "team:logistics"
 PANDAS = frozenset({"pandas", "delta"})
 
 
-def orders_key(name: str) -> dg.AssetKey:
-    return dg.AssetKey(["orders", name])
-
-
-def _spec(name: str, keys: tuple[str, ...], description: str, **rules) -> TableSpec:
-    return TableSpec(zone="orders", name=name, keys=keys, description=description, **rules)
+ORDERS = Zone("orders")
+_spec = ORDERS.spec
 
 
 GEOFENCES = _spec(
@@ -107,7 +103,7 @@ DELAY_ALERT_RULES = _spec(
     not_null=("order_id", "state", "raised_at"), allowed=(("state", ("late", "cleared")),), may_be_empty=True,
 )
 # what the landing sensor runs with each telemetry micro-batch, so a delay is alerted within minutes
-LIVE_ASSETS = [orders_key(n) for n in ("geofence_events", "stop_visits", "eta_predictions", "delay_alerts")]
+LIVE_ASSETS = [ORDERS.key(n) for n in ("geofence_events", "stop_visits", "eta_predictions", "delay_alerts")]
 
 _B2B = [("channel", "=", "b2b")]
 
@@ -275,20 +271,12 @@ def _messages(alerts: pd.DataFrame) -> list[dict]:
 def _delay_alerts_asset() -> dg.AssetsDefinition:
     spec = DELAY_ALERT_RULES
 
-    @dg.asset(
-        key=spec.key,
-        deps=[ETA_PREDICTIONS.key, ROUTE_STOP.key, curated_key("sales_order")],
-        group_name="orders",
+    @dg.asset(**hand_written_asset(
+        spec, deps=[ETA_PREDICTIONS.key, ROUTE_STOP.key, curated_key("sales_order")], owners=[OWNER], kinds=PANDAS,
         description=spec.description + " Sends each new alert through the notification channel (local outbox, or SNS "
         "when HUB_SNS_TOPIC_ARN is set) before recording it, so a failed run can repeat an alert (same alert_id) but "
         "never lose one. The per-order state is in orders/alert_state.",
-        owners=[OWNER],
-        tags={"zone": "orders"},
-        kinds=set(PANDAS),
-        automation_condition=FOLLOWS_UPSTREAM,
-        check_specs=[dg.AssetCheckSpec("great_expectations", asset=spec.key, blocking=True,
-                                       description="Alert ids present and unique; declared states.")],
-    )
+        check="Alert ids present and unique; declared states."))
     def delay_alerts(context: dg.AssetExecutionContext, storage: StorageResource, notifications: NotificationResource):
         lake = storage.lake()
         predictions = lake.read("orders", "eta_predictions").to_pandas()

@@ -45,6 +45,31 @@ class TableSpec(TableRules):
 
 
 @dataclass(frozen=True)
+class Zone:
+    """A zone's asset keys and table declarations, stated once for every module of the zone."""
+
+    name: str
+
+    def key(self, table: str) -> dg.AssetKey:
+        return dg.AssetKey([self.name, table])
+
+    def spec(self, table: str, keys: tuple[str, ...], description: str, **rules) -> TableSpec:
+        return TableSpec(zone=self.name, name=table, keys=keys, description=description, **rules)
+
+
+def hand_written_asset(spec: TableSpec, *, deps: list[dg.AssetKey], owners: list[str], kinds: frozenset[str],
+                       description: str, check: str, **extra) -> dict:
+    """The declaration of a table asset written by hand (one that keeps state or has a side effect):
+    the same group, tags, automation and blocking GX check as every built one. ``@dg.asset(**...)``."""
+    return {
+        "key": spec.key, "deps": deps, "group_name": spec.zone, "description": description, "owners": owners,
+        "tags": {"zone": spec.zone}, "kinds": set(kinds), "automation_condition": FOLLOWS_UPSTREAM,
+        "check_specs": [dg.AssetCheckSpec("great_expectations", asset=spec.key, blocking=True, description=check)],
+        **extra,
+    }
+
+
+@dataclass(frozen=True)
 class SideTable:
     """A table the computation also writes that is not an asset of its own (e.g. a quarantine)."""
 
