@@ -30,6 +30,8 @@ def _resolve(records: pa.Table, backend: Backend, seconds: dict[str, float]) -> 
     """Train, predict and cluster on ``backend``; fills ``seconds`` per step; clusters and evidence."""
     api = linkage_api(backend)
     steps = {name: timed() for name in SPLINK_STEPS}
+    if backend == "spark":
+        api.spark.catalog.clearCache()  # start from what a fresh asset run would have
     with steps["train"].running():
         model = train_model(records, api)
     with steps["predict"].running():

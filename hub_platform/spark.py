@@ -13,6 +13,7 @@ import os
 import sys
 import tempfile
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyarrow as pa
@@ -78,3 +79,13 @@ def delta_jar_on_classpath(spark) -> bool:
 def to_arrow(frame) -> pa.Table:
     """Hand a Spark result to Arrow (and so to deltalake) without going through pandas."""
     return frame.toArrow()
+
+
+@contextmanager
+def releasing(spark):
+    """Drop whatever a block cached on ``spark`` when it ends: one asset's intermediates (transforms
+    cache what they read twice, Splink caches its tables) must not pile up in a process that runs many."""
+    try:
+        yield spark
+    finally:
+        spark.catalog.clearCache()

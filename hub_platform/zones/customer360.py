@@ -23,6 +23,7 @@ from hub_platform.quality.expectations import TableRules, check_rules
 from hub_platform.resources import SparkResource, StorageResource
 from hub_platform.sources.contract import Registry
 from hub_platform.sources.reference import fx_rates
+from hub_platform.spark import releasing
 from hub_platform.transforms import customer360
 from hub_platform.transforms.identity import clusters, evaluation, golden, model, records
 from hub_platform.transforms.identity.settings import default_description
@@ -110,7 +111,8 @@ def _match_model_asset() -> dg.AssetsDefinition:
                else "matching settings changed" if not model.model_is_current(current) else None)
         if why:
             person = lake.read("customer360", "person_records")
-            trained = model.train_model(person, model.linkage_api("spark", spark.session()))
+            with releasing(spark.session()) as session:
+                trained = model.train_model(person, model.linkage_api("spark", session))
             text = json.dumps(trained, sort_keys=True)
             artefact = f"customer360/models/{context.run_id}.json"
             lake.location.write_bytes(text.encode(), artefact)
@@ -184,8 +186,9 @@ def _identity_asset() -> dg.AssetsDefinition:
         lake = storage.lake()
         person = lake.read("customer360", "person_records", columns=["record_id"])
         evidence = lake.read("customer360", "match_evidence", columns=["record_id_l", "record_id_r", "match_probability"])
-        api = model.linkage_api("spark", spark.session())
-        clustered = clusters.cluster_records(person["record_id"], evidence, default_description().match_threshold, api)
+        with releasing(spark.session()) as session:
+            clustered = clusters.cluster_records(person["record_id"], evidence, default_description().match_threshold,
+                                                 model.linkage_api("spark", session))
         previous = lake.read("customer360", "identity").to_pandas() if lake.has_table("customer360", "identity") else None
         assignment, history = clusters.assign_customer_ids(clustered, previous)
         changes = lake.sync(pa.Table.from_pandas(assignment, preserve_index=False), "customer360", "identity", keys=["record_id"])

@@ -117,6 +117,11 @@ class Inputs:
     def pandas(self, zone: str, name: str, *, filters: list[tuple] | None = None) -> pd.DataFrame:
         return self.lake.read(zone, name, filters=filters).to_pandas()
 
+    def release(self) -> None:
+        """Drop what the build cached on Spark (if it used Spark at all), once its results are handed over."""
+        if "spark" in vars(self):  # the cached property was computed: Spark was asked for
+            self.spark.catalog.clearCache()
+
 
 def as_arrow(frame) -> pa.Table:
     """A Spark or pandas result as Arrow that Delta can store: microsecond timestamps, and typed
@@ -194,8 +199,10 @@ def table_assets(
     def _tables(context: dg.AssetExecutionContext, storage: StorageResource, spark: SparkResource):
         lake = storage.lake()
         compute_started = time.perf_counter()
-        frames = build(Inputs(spark, lake, context.op_config if config_schema else None))
+        inputs = Inputs(spark, lake, context.op_config if config_schema else None)
+        frames = build(inputs)
         tables = {name: as_arrow(frame) for name, frame in frames.items()}
+        inputs.release()
         compute_seconds = time.perf_counter() - compute_started
         unknown = set(tables) - {s.name for s in specs} - set(side_tables)
         if unknown:
