@@ -51,7 +51,7 @@ def run() -> Report:
     report.add("  of which Delta writes (MERGE sync)", f"{delta_seconds:8.1f} s  ({delta_seconds / curated.seconds:.0%})")
     report.add("  of which checks (GX) and orchestration", f"{curated.seconds - spark_seconds - delta_seconds:8.1f} s")
     report.add("curated / floor time ratio", f"{curated.seconds / floor.seconds:8.2f} x")
-    for key, values in sorted(metadata.items(), key=lambda kv: -kv[1].get("spark_seconds", 0))[:8]:
+    for key, values in sorted(metadata.items(), key=lambda kv: -kv[1].get("compute_seconds", 0))[:8]:
         if "compute_seconds" in values:
             report.add(f"  {key}", f"spark {values['compute_seconds']:6.1f} s  delta {values['delta_write_seconds']:5.1f} s")
     report.save()
