@@ -69,6 +69,17 @@ def throughput(report: Report) -> None:
     report.add("geofence events + stop visits + ETA + alert state", f"{live.seconds:8.2f} s  {len(pings) / live.seconds:10,.0f} pings/s")
     report.add("  ratio to reading them", f"{live.seconds / read.seconds:8.1f} x")
     report.add("  geofence events, ETA predictions, alerts", f"{len(events):,}, {len(predictions):,}, {len(alerts):,}")
+    truth = pd.read_csv(home / "truth" / "deliveries.csv", dtype={"vehicle_id": "string"})
+    for column in ("promised_start", "promised_end", "actual_arrival"):
+        truth[column] = pd.to_datetime(truth[column], utc=True, format="ISO8601")
+    fleet = truth[truth.carrier == "fleet"][["order_id", "actual_arrival"]]
+    overall = eta.eta_accuracy(predictions, fleet, by=())
+    by_route = eta.eta_accuracy(predictions, fleet)
+    report.add("ETA error against true arrivals (MAE, median route MAE)",
+               f"{overall.mae_minutes.iloc[0]:8.1f} min, {by_route.mae_minutes.median():.1f} min over {len(by_route)} routes")
+    quality = delivery_alerts.evaluate_alerts(alerts, predictions, truth)
+    report.add("late alerts against truth: precision, recall, median lead before the window end",
+               f"{quality['precision']:.2f}, {quality['recall']:.2f}, {quality['lead_minutes_median']:.0f} min")
 
 
 def latency(report: Report) -> None:

@@ -252,7 +252,7 @@ def generate(scale: str, out: Path, *, seed: int = 7, faults: bool = False) -> S
         truth_dir / "products.csv", index=False)
     deliveries = pd.concat([fleet_truth, carrier_truth], ignore_index=True)
     times = ["promised_start", "promised_end", "actual_arrival"]
-    deliveries.assign(**{c: pd.to_datetime(deliveries[c], utc=True).dt.tz_convert(None) for c in times}).to_csv(  # as UTC
+    deliveries.assign(**{c: pd.to_datetime(deliveries[c], utc=True).dt.tz_convert(None).dt.round("s") for c in times}).to_csv(  # UTC
         truth_dir / "deliveries.csv", index=False)
     anomalies.to_csv(truth_dir / "sales_anomalies.csv", index=False)
     if faults:

@@ -170,9 +170,9 @@ def _truth(storage: StorageResource) -> pd.DataFrame | None:
     truth = storage.truth()
     if not truth.exists("deliveries.csv"):
         return None
-    frame = pd.read_csv(io.BytesIO(truth.read_bytes("deliveries.csv")))
+    frame = pd.read_csv(io.BytesIO(truth.read_bytes("deliveries.csv")), dtype={"vehicle_id": "string"})
     for column in ("promised_start", "promised_end", "actual_arrival"):
-        frame[column] = pd.to_datetime(frame[column], utc=True)
+        frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
     return frame
 
 
