@@ -88,6 +88,8 @@ def test_time_travel_reads_a_table_as_it_was(lake):
     assert steward.sql("SELECT count(*) n FROM customer360.profile")["n"][0].as_py() == 5
     assert QuerySession(lake, role="steward").sql("SELECT count(*) n FROM customer360.profile")["n"][0].as_py() == 2
     assert lake.read("customer360", "profile", version=0).num_rows == 5
+    with pytest.raises(TableNotFound, match="did not exist yet at 2001-01-01 00:00:00 UTC"):
+        lake.read("customer360", "profile", version=datetime(2001, 1, 1))  # naive: UTC
     with pytest.raises(TableNotFound):
         QuerySession(lake, role="steward").sql("SELECT * FROM curated.nothing")
 

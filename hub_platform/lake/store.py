@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Literal
 from urllib.parse import urlparse
@@ -180,14 +180,21 @@ class Lake:
     def dataset(self, zone: str, name: str, version: int | datetime | None = None) -> ds.Dataset:
         """The snapshot as a lazy pyarrow dataset (what DuckDB and pandas read without loading it all).
 
-        ``version`` is a version number or a point in time (the version current then).
+        ``version`` is a version number or a point in time (the version current then; naive times are
+        UTC). A time before the table's first version is an error, not its first version, which is
+        what delta-rs would otherwise return.
         """
         try:
             table = self.delta(zone, name, version if isinstance(version, int) else None)
-            if isinstance(version, datetime):
-                table.load_as_version(version)
         except TableNotFoundError:
             raise TableNotFound(f"{zone}/{name} does not exist yet in {self.root}; materialize it first") from None
+        if isinstance(version, datetime):
+            as_of = version if version.tzinfo else version.replace(tzinfo=UTC)
+            created = datetime.fromtimestamp(table.history()[-1]["timestamp"] / 1000, UTC)
+            if as_of < created:
+                raise TableNotFound(f"{zone}/{name} did not exist yet at {as_of:%Y-%m-%d %H:%M:%S} UTC; "
+                                    f"its first version was written at {created:%Y-%m-%d %H:%M:%S} UTC")
+            table.load_as_version(as_of)
         schema = pa.schema(table.schema().to_arrow())
         paths = [self.location.path_of(uri) for uri in table.file_uris()]
         return ds.dataset(paths, schema=schema, format="parquet", filesystem=self.location.filesystem)
