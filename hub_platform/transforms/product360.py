@@ -65,7 +65,8 @@ def profile(
         F.countDistinct(F.when(F.col("units_recent") > 0, F.col("location_id"))).alias("locations_selling_recently"),
     )
     last_event = web.agg(F.max(F.to_date("event_at")).alias("last_day"))
-    interest = _recent(web.crossJoin(last_event), "event_at", F.col("last_day")).groupBy("product_key").agg(
+    days = web.withColumn("event_day", F.to_date("event_at")).crossJoin(last_event)
+    interest = _recent(days, "event_day", F.col("last_day")).groupBy("product_key").agg(
         F.sum((F.col("event_type") == "view").cast("int")).alias("web_views_recent"),
         F.sum((F.col("event_type") == "add_to_cart").cast("int")).alias("web_add_to_cart_recent"),
         F.sum((F.col("event_type") == "purchase").cast("int")).alias("web_purchases_recent"),

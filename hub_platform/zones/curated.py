@@ -59,7 +59,8 @@ PRODUCT = _spec(
 )
 PRICE = _spec(
     "price", ("product_key", "currency", "valid_from"),
-    "List prices, effective-dated (type 2): one row per price version with valid_from, valid_to and is_current.",
+    "List prices, effective-dated (type 2): one row per price version with valid_from, valid_to and is_current. "
+    "Prices for a SKU the product master does not hold are in quarantine/unknown_price_sku with the reason.",
     not_null=("product_id", "price", "is_current"),
 )
 SALES_ORDER = _spec(
@@ -71,7 +72,8 @@ SALES_ORDER = _spec(
 )
 SALES_ORDER_LINE = _spec(
     "sales_order_line", ("order_key", "line_no"),
-    "Order lines of every channel with harmonized product keys; sales_date is the local day at the fulfilling location.",
+    "Order lines of every channel with harmonized product keys; sales_date is the local day at the fulfilling location. "
+    "ERP lines whose order header is missing are in quarantine/orphan_order_lines with the reason.",
     not_null=("product_key", "qty", "unit_price", "currency", "sales_date", "location_key"),
     allowed=(("channel", CHANNELS),),
 )
@@ -180,15 +182,16 @@ def _product(read: Inputs):
 
 
 def _price(read: Inputs):
-    return {"price": products.price_dimension(read.clean("erp_prices"), read.curated("product_xref"))}
+    prices, unknown = products.price_dimension(read.clean("erp_prices"), read.curated("product_xref"))
+    return {"price": prices, "unknown_price_sku": unknown}
 
 
 def _sales(read: Inputs):
-    headers, lines = orders.sales_orders(
+    headers, lines, orphans = orders.sales_orders(
         read.clean("erp_sales_orders"), read.clean("erp_sales_order_lines"), read.clean("web_orders"),
         read.clean("pos_transactions"), read.curated("product_xref"), read.curated("location"),
     )
-    return {"sales_order": headers, "sales_order_line": lines}
+    return {"sales_order": headers, "sales_order_line": lines, "orphan_order_lines": orphans}
 
 
 def _daily_sales(read: Inputs):
@@ -202,9 +205,8 @@ def _purchase_order(read: Inputs):
 
 
 def _shipments(read: Inputs):
-    status_map = read.spark.createDataFrame(carrier_status_map())
     sales = read.curated("sales_order")
-    events, unmapped = shipments.shipment_events(read.clean("carrier_events"), status_map, sales)
+    events, unmapped = shipments.shipment_events(read.clean("carrier_events"), read.curated("carrier_status_map"), sales)
     return {"shipment_event": events, "shipment": shipments.shipments(events, sales), "unmapped_carrier_status": unmapped}
 
 
@@ -262,6 +264,11 @@ def _reference_version() -> str:
     return hashlib.sha256((REFERENCE_DIR / "carrier_status.csv").read_bytes()).hexdigest()[:12]
 
 
+def _quarantine(name: str) -> SideTable:
+    """quarantine/<name>: clean rows a curated build could not place, one per clean row (its lineage is the key)."""
+    return SideTable("quarantine", name, ("_file_checksum", "_row_number"))
+
+
 def curated_assets() -> list[dg.AssetsDefinition]:
     xref, location, product = curated_key("product_xref"), curated_key("location"), curated_key("product")
     return [
@@ -271,17 +278,17 @@ def curated_assets() -> list[dg.AssetsDefinition]:
         _tables([PRODUCT_XREF], _clean("erp_products", "web_catalog", "pos_transactions", "erp_purchase_orders", "erp_prices"),
                 _product_xref, report=_xref_report),
         _tables([PRODUCT], [*_clean("erp_products", "web_catalog", "pos_transactions"), xref], _product),
-        _tables([PRICE], [*_clean("erp_prices"), xref], _price),
+        _tables([PRICE], [*_clean("erp_prices"), xref], _price, side_tables={"unknown_price_sku": _quarantine("unknown_price_sku")}),
         _tables([SALES_ORDER, SALES_ORDER_LINE],
                 [*_clean("erp_sales_orders", "erp_sales_order_lines", "web_orders", "pos_transactions"), xref, location], _sales,
-                name="curated__sales_orders"),
+                name="curated__sales_orders", side_tables={"orphan_order_lines": _quarantine("orphan_order_lines")}),
         _tables([DAILY_SALES], [curated_key("sales_order_line")], _daily_sales),
         _tables([PURCHASE_ORDER], [*_clean("erp_purchase_orders"), xref, curated_key("supplier")], _purchase_order),
         _tables([CARRIER_STATUS_MAP], [], _carrier_status_map, code_version=_reference_version(),
                 automation_condition=dg.AutomationCondition.eager() | dg.AutomationCondition.code_version_changed()),
         _tables([SHIPMENT_EVENT, SHIPMENT], [*_clean("carrier_events"), curated_key("carrier_status_map"), curated_key("sales_order")],
                 _shipments, name="curated__shipments",
-                side_tables={"unmapped_carrier_status": SideTable("quarantine", "unmapped_carrier_status", ("_file_checksum", "_row_number"))}),
+                side_tables={"unmapped_carrier_status": _quarantine("unmapped_carrier_status")}),
         _tables([INVENTORY_POSITION], [*_clean("erp_inventory"), xref, location], _inventory_position),
         _tables([PRODUCTION_OUTPUT], [*_clean("shop_floor_production"), xref, location], _production_output),
         _tables([WEB_EVENT], [*_clean("web_clickstream"), xref], _web_event),

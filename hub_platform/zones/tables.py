@@ -200,9 +200,10 @@ def table_assets(
         lake = storage.lake()
         compute_started = time.perf_counter()
         inputs = Inputs(spark, lake, context.op_config if config_schema else None)
-        frames = build(inputs)
-        tables = {name: as_arrow(frame) for name, frame in frames.items()}
-        inputs.release()
+        try:
+            tables = {name: as_arrow(frame) for name, frame in build(inputs).items()}
+        finally:
+            inputs.release()
         compute_seconds = time.perf_counter() - compute_started
         unknown = set(tables) - {s.name for s in specs} - set(side_tables)
         if unknown:

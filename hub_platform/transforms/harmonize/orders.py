@@ -20,6 +20,7 @@ from hub_platform.sources.reference import COUNTRY_TIMEZONES
 from hub_platform.transforms.harmonize.keys import surrogate_key
 from hub_platform.transforms.harmonize.master_data import ONLINE, drop_point_id
 from hub_platform.transforms.harmonize.products import product_key_of
+from hub_platform.transforms.harmonize.quarantine import unmatched
 
 CHANNELS = ("b2b", "online", "store")
 # online deliveries are promised for a day; carriers deliver between these local hours
@@ -48,14 +49,16 @@ def sales_orders(
     pos_lines: DataFrame,
     xref: DataFrame,
     locations: DataFrame,
-) -> tuple[DataFrame, DataFrame]:
-    """(orders, lines) of all channels.
+) -> tuple[DataFrame, DataFrame, DataFrame]:
+    """(orders, lines, orphan_lines) of all channels.
 
     orders: order_key, order_id, channel, source, customer_ref_type, customer_ref, location_key,
     location_id, ship_to_location_id, ordered_at, promised_start, promised_end, ship_to_lat,
     ship_to_lon, ship_postcode, ship_country, currency, units, order_value, line_count.
     lines: order_key, order_id, line_no, channel, product_key, product_id, product_code_type,
     product_code, qty, unit_price, currency, line_amount, ordered_at, sales_date, location_key, location_id.
+    orphan_lines: ERP order lines whose order header the clean zone does not hold (quarantined or not
+    delivered yet), as clean rows with rule and reason.
     """
     null_text = F.lit(None).cast("string")
     null_number = F.lit(None).cast("double")
@@ -124,7 +127,10 @@ def sales_orders(
     orders = headers.join(places.drop("timezone"), "location_id", "left").join(totals, "order_key", "left").select(
         *_ORDER_COLUMNS[:6], "location_key", *_ORDER_COLUMNS[6:], "currency", "units", "order_value", "line_count"
     )
-    return orders, lines
+    orphans = unmatched(b2b_lines, b2b_orders, "order_id", "order_header_missing", F.concat(
+        F.lit("line of ERP order '"), F.coalesce(F.col("order_id"), F.lit("(none)")),
+        F.lit("', whose header clean/erp_sales_orders does not hold (quarantined or not delivered yet)")))
+    return orders, lines, orphans
 
 
 def daily_sales(lines: DataFrame) -> DataFrame:

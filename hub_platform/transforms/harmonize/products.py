@@ -18,6 +18,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from hub_platform.transforms.harmonize.quarantine import unmatched
 from hub_platform.transforms.harmonize.scd2 import effective_versions
 
 VERSIONED = ["product_name", "brand", "category", "size", "lifecycle", "supplier_id", "unit_weight_kg", "erp_gtin"]
@@ -66,7 +67,9 @@ def product_dimension(erp_versions: DataFrame, web_catalog: DataFrame, pos_items
         F.lit(None).cast("timestamp").alias("valid_to"), F.lit(True).alias("is_current"),
     )
     every = erp.unionByName(web_only).unionByName(till_only)
-    return every.join(carried_gtin, "product_id", "left").join(web.select("product_id", "web_title"), "product_id", "left").select(
+    # two web ids may name one product (both carry its GTIN): one title, so versions are not repeated
+    web_title = web.groupBy("product_id").agg(F.min("web_title").alias("web_title"))
+    return every.join(carried_gtin, "product_id", "left").join(web_title, "product_id", "left").select(
         "product_key", "product_id", "sku",
         F.coalesce("erp_gtin", "carried_gtin").alias("gtin"),
         F.when(F.col("erp_gtin").isNotNull(), "erp").when(F.col("carried_gtin").isNotNull(), "scanned").alias("gtin_source"),
@@ -75,13 +78,17 @@ def product_dimension(erp_versions: DataFrame, web_catalog: DataFrame, pos_items
     )
 
 
-def price_dimension(list_prices: DataFrame, xref: DataFrame) -> DataFrame:
-    """product_key, product_id, currency, price, valid_from, valid_to, is_current (one row per
-    price version; a re-announced unchanged price is not a new version)."""
+def price_dimension(list_prices: DataFrame, xref: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """(prices, unknown_skus). prices: product_key, product_id, currency, price, valid_from, valid_to,
+    is_current (one row per price version; a re-announced unchanged price is not a new version).
+    unknown_skus: price-list rows for a SKU the product master does not know, with rule and reason."""
+    skus = _linked(xref, "sku").withColumnRenamed("code", "sku")
     versions = effective_versions(list_prices, ["sku", "currency"], ["price"], "valid_from", tie_breaker="_received_at")
-    return versions.join(_linked(xref, "sku"), F.col("sku") == F.col("code")).select(
+    unknown = unmatched(list_prices, skus, "sku", "unknown_sku", F.concat(
+        F.lit("price for SKU '"), F.coalesce(F.col("sku"), F.lit("(none)")), F.lit("', which the ERP product master does not hold")))
+    return versions.join(skus, "sku").select(
         "product_key", "product_id", "currency", "price", "valid_from", "valid_to", "is_current",
-    )
+    ), unknown
 
 
 def product_key_of(xref: DataFrame, frame: DataFrame, code_type: str, code_column: str) -> DataFrame:

@@ -14,6 +14,11 @@ from pyspark.sql import functions as F
 from hub_platform.transforms.harmonize.keys import surrogate_key
 
 
+def _shipped(orders: DataFrame) -> DataFrame:
+    """The orders carriers ship: online ones (an ERP or till order id may equal a web order id)."""
+    return orders.where(F.col("channel") == "online")
+
+
 def shipment_events(carrier_events: DataFrame, status_map: DataFrame, orders: DataFrame) -> tuple[DataFrame, DataFrame]:
     """(events, unmapped).
 
@@ -24,7 +29,7 @@ def shipment_events(carrier_events: DataFrame, status_map: DataFrame, orders: Da
     codes = status_map.select("carrier", "status_code", "status")
     events = carrier_events.withColumn("carrier", F.col("_source")).join(codes, ["carrier", "status_code"], "left")
     known = events.where(F.col("status").isNotNull()).join(
-        orders.select("order_id", "order_key"), "order_id", "left"
+        _shipped(orders).select("order_id", "order_key"), "order_id", "left"
     ).select(
         surrogate_key("shipment", "carrier", "tracking_no").alias("shipment_key"),
         "tracking_no", "carrier", "order_id", "order_key", "status_code", "status",
@@ -57,7 +62,7 @@ def shipments(events: DataFrame, orders: DataFrame) -> DataFrame:
         F.sum((F.col("status") == "exception").cast("int")).alias("exceptions"),
     )
     return summary.join(current, "shipment_key").join(
-        orders.select("order_id", "order_key", "channel", "promised_end"), "order_id", "left"
+        _shipped(orders).select("order_id", "order_key", "channel", "promised_end"), "order_id", "left"
     ).select(
         "shipment_key", "tracking_no", "carrier", "order_id", "order_key", "channel", "first_event_at", "last_event_at",
         F.col("current_status").alias("status"), "delivered_at", "exceptions", "promised_end",

@@ -25,7 +25,8 @@ def shipped(spark):
         "location_text string, _source string, _file_checksum string, _row_number long",
     )
     orders = spark.createDataFrame(
-        [("WEB-1", 11, "online", datetime(2026, 6, 2, 18)), ("WEB-2", 12, "online", datetime(2026, 6, 3, 18))],
+        [("WEB-1", 11, "online", datetime(2026, 6, 2, 18)), ("WEB-2", 12, "online", datetime(2026, 6, 3, 18)),
+         ("WEB-1", 99, "b2b", datetime(2026, 6, 9, 18))],  # another channel's order with the same id: not shipped by carriers
         "order_id string, order_key long, channel string, promised_end timestamp",
     )
     known, unmapped = shipment_events(events, spark.createDataFrame(carrier_status_map()), orders)
@@ -42,7 +43,7 @@ def test_codes_map_to_canonical_statuses_and_an_unknown_one_is_quarantined_with_
 
 def test_a_shipment_has_its_latest_status_and_is_on_time_only_if_delivered_by_the_promise(shipped):
     _, _, by_tracking = shipped
-    assert (by_tracking["T1"].status, by_tracking["T1"].on_time) == ("delivered", True)
+    assert (by_tracking["T1"].status, by_tracking["T1"].on_time, by_tracking["T1"].order_key) == ("delivered", True, 11)
     assert (by_tracking["T2"].status, by_tracking["T2"].on_time) == ("delivered", False)  # 21:00 after an 18:00 promise
 
 
