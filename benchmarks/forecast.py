@@ -30,8 +30,9 @@ from statsmodels.datasets import co2, elec_equip, elnino, macrodata
 from benchmarks.common import Report, Stopwatch, clean_hub, hub_home, timed
 from hub_platform.cli import materialize
 from hub_platform.lake.store import Lake, Location
+from hub_platform.sources.reference import holidays
 from hub_platform.transforms.anomalies import detect_sales_anomalies, evaluate_anomalies
-from hub_platform.transforms.demand_series import reference_holidays, related_series, target_series
+from hub_platform.transforms.demand_series import related_series, target_series
 from hub_platform.transforms.forecasting import (
     BASELINE,
     SHORT_HISTORY_MODEL,
@@ -140,7 +141,7 @@ def anomalies(report: Report, data: dict[str, pd.DataFrame]) -> None:
     stores = data["location"].loc[data["location"].location_type == "store", "location_id"]
     sales = data["daily_sales"][data["daily_sales"].location_id.isin(stores)]
     target = target_series(sales, data["inventory_position"])
-    related = related_series(target, sales, data["price"], data["location"], reference_holidays())
+    related = related_series(target, sales, data["price"], data["location"], holidays())
     detection = timed()
     with detection.running():
         found = detect_sales_anomalies(target, related)

@@ -186,3 +186,6 @@ def test_a_pinned_baseline_is_refused_and_the_previous_forecast_stays_published(
     assert not _checks(pinned)[("forecast/candidate", "beats_seasonal_naive")]  # equal to the baseline is not better
     assert "forecast/published" not in {e.asset_key.to_user_string() for e in pinned.get_asset_materialization_events()}
     assert lake.version("forecast", "published") == published
+    alone = defs.resolve_implicit_global_asset_job_def().execute_in_process(  # publishing by hand is refused too
+        asset_selection=[dg.AssetKey(["forecast", "published"])], instance=dg.DagsterInstance.get(), raise_on_error=False)
+    assert not alone.success and lake.version("forecast", "published") == published

@@ -16,37 +16,20 @@
 - **item metadata**: static attributes per series (category, brand, lifecycle).
 
 The input is the curated zone's daily sales (local sales days, all channels). All functions are
-pure pandas; :func:`reference_holidays` reads the calendar shipped with the package
-(``hub_platform/sources/reference/holidays.csv``).
+pure pandas; the holiday calendar comes from ``hub_platform.sources.reference.holidays``.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
-HOLIDAYS_CSV = Path(__file__).parents[1] / "sources" / "reference" / "holidays.csv"
 SERIES_KEY = ["product_id", "location_id"]
 
 
 def series_id(product_id: pd.Series, location_id: pd.Series) -> pd.Series:
     """The statsforecast series id, readable in any table that carries it: ``<product>@<location>``."""
     return product_id.astype(str) + "@" + location_id.astype(str)
-
-
-def reference_holidays() -> pd.DataFrame:
-    """Public holidays (country, date, name) shipped with the package.
-
-    The file holds the nationwide public holidays of GB (the England and Wales bank holidays,
-    including substitute days) and DE (the nine federal holidays; state-only days such as Corpus
-    Christi are left out because a store's state is not known) for 2025 and 2026, written from the
-    published government calendars (gov.uk/bank-holidays, the German federal and state holiday
-    laws). Extending the sample period or the countries means adding rows to that file.
-    """
-    holidays = pd.read_csv(HOLIDAYS_CSV, dtype={"country": str, "name": str})
-    return holidays.assign(date=pd.to_datetime(holidays["date"]))
 
 
 def target_series(daily_sales: pd.DataFrame, inventory: pd.DataFrame, end_date: pd.Timestamp | None = None) -> pd.DataFrame:

@@ -21,6 +21,7 @@ import pyarrow as pa
 from hub_platform.metadata import markdown_table, table_metadata
 from hub_platform.quality.expectations import check_rules
 from hub_platform.resources import NotificationResource, StorageResource
+from hub_platform.sources import reference
 from hub_platform.transforms import anomalies, demand_series, forecasting
 from hub_platform.transforms.charts import forecast_chart
 from hub_platform.transforms.harmonize import planning
@@ -88,13 +89,15 @@ PUBLISHED = _spec(
 EXPORT = _spec(
     "planning_export", ("unique_id", "ds"),
     "The published forecast enriched for planners: product attributes, stock on hand and in transit now, and "
-    "the cumulative p50 demand against it (projected_on_hand; stockout_expected once it goes below zero).",
+    "the cumulative p50 demand against it (projected_on_hand; stockout_expected once it goes below zero; both null "
+    "where the location keeps no stock snapshot).",
     not_null=("p50", "product_key", "location_key"),
 )
 PLANNING = _spec(
     "inventory_planning", ("product_key", "location_key"),
     "The planning view against forecast demand: days of cover, stock-out risk and reorder suggestion per product "
-    "and location (the same formulas as curated/inventory_planning, with demand from the published forecast).",
+    "and location (the same formulas as curated/inventory_planning, with demand from the published forecast, and "
+    "from sales velocity where no forecast is published for the product there; demand_source says which).",
     not_null=("demand_per_day", "stockout_risk"), allowed=(("stockout_risk", ("none", "low", "medium", "high")),),
 )
 ANOMALIES = _spec(
@@ -120,7 +123,7 @@ def _related(read: Inputs):
     target = read.pandas("forecast", "target_series")
     return {"related_series": demand_series.related_series(
         target, read.pandas("curated", "daily_sales"), read.pandas("curated", "price"), read.pandas("curated", "location"),
-        demand_series.reference_holidays(), horizon=CONFIG.horizon,
+        reference.holidays(), horizon=CONFIG.horizon,
     )}
 
 
@@ -165,7 +168,7 @@ def _candidate_report(tables: dict[str, pa.Table], storage: StorageResource) -> 
         {"measure": "bias", "portfolio": figures["portfolio_bias"], "seasonal naive": figures["baseline_bias"]},
         {"measure": "mean MASE", "portfolio": figures["portfolio_mase"], "seasonal naive": figures["baseline_mase"]},
     ]).round(4)
-    by_class = _accuracy_by_class(metrics, choice)
+    by_class = forecasting.accuracy_by_class(metrics, choice)
     gate_check = dg.AssetCheckResult(
         asset_key=CANDIDATE.key, check_name="beats_seasonal_naive", passed=passed,
         metadata={"verdict": figures["gate_verdict"], "portfolio_wape": float(figures["portfolio_wape"]),
@@ -185,21 +188,13 @@ def _candidate_report(tables: dict[str, pa.Table], storage: StorageResource) -> 
     )
 
 
-def _accuracy_by_class(metrics: pd.DataFrame, choice: pd.DataFrame) -> pd.DataFrame:
-    """Held-out WAPE of the chosen models and of the seasonal naive, per demand class."""
-    held = metrics[metrics.role == "holdout"].merge(choice[["unique_id", "demand_class"]], on="unique_id")
-    chosen = held.merge(choice[["unique_id", "model"]], on=["unique_id", "model"])
-    baseline = held[held.model == forecasting.BASELINE]
-    rows = []
-    for demand_class, group in chosen.groupby("demand_class"):
-        naive = baseline[baseline.demand_class == demand_class]
-        rows.append({"demand_class": demand_class, "series": group.unique_id.nunique(),
-                     "portfolio_wape": round(group.abs_error.sum() / max(group.actual.sum(), 1e-9), 4),
-                     "seasonal_naive_wape": round(naive.abs_error.sum() / max(naive.actual.sum(), 1e-9), 4)})
-    return pd.DataFrame(rows)
-
-
 def _published(read: Inputs):
+    """The candidate, if the gate passes. The blocking check holds publication back in a run (or an
+    automation tick) that builds the candidate; judging again here refuses it in a run of this asset alone."""
+    passed, figures = forecasting.gate(forecasting.portfolio_figures(
+        *(read.pandas("forecast", name) for name in ("backtest_folds", "backtest_metrics", "model_choice"))))
+    if not passed:
+        raise dg.Failure(f"forecast/candidate is refused ({figures['gate_verdict']}); the previous forecast stays published")
     return {"published": read.pandas("forecast", "candidate")}
 
 
@@ -211,9 +206,10 @@ def _export(read: Inputs):
     keyed = forecast.join(products, "product_id").join(places, "location_id")
     latest = planning.as_of(read.curated("inventory_position"))
     lead = planning.lead_times(read.curated("product"), read.curated("supplier"), read.curated("purchase_order"))
+    velocity = planning.sales_velocity(read.curated("daily_sales"), latest.select("product_key", "location_key", "snapshot_date"))
     return {
         "planning_export": planning.forecast_against_stock(keyed, latest),
-        "inventory_planning": planning.inventory_plan(latest, planning.forecast_demand(keyed), lead),
+        "inventory_planning": planning.inventory_plan(latest, planning.preferring(planning.forecast_demand(keyed), velocity), lead),
     }
 
 
@@ -300,7 +296,7 @@ def forecast_assets() -> list[dg.AssetsDefinition]:
                          "otherwise the candidate is not published and the previous forecast stays.")], **common),
         table_assets([PUBLISHED], deps=[CANDIDATE.key], build=_published, **common),
         table_assets([EXPORT, PLANNING], deps=[PUBLISHED.key, *map(curated_key, ("product", "location", "inventory_position",
-                                                                                 "supplier", "purchase_order"))],
+                                                                                 "daily_sales", "supplier", "purchase_order"))],
                      build=_export, report=_export_report, name="forecast__planning", kinds=frozenset({"spark", "delta"}),
                      group="forecast", owners=[OWNER]),
         _sales_anomalies_asset(),

@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from hub_platform.sources import reference
 from hub_platform.transforms.demand_series import (
     item_metadata,
-    reference_holidays,
     related_series,
     target_series,
 )
@@ -116,7 +116,7 @@ def test_item_metadata_one_row_per_series(daily_sales, inventory):
 
 
 def test_reference_holidays_cover_gb_and_de_for_2025_and_2026():
-    holidays = reference_holidays()
+    holidays = reference.holidays()
     assert set(holidays.country) == {"GB", "DE"}
     by_country = holidays.groupby("country").date.apply(set)
     assert D("2026-12-28") in by_country["GB"]  # Boxing Day on a Saturday: substitute Monday
@@ -124,3 +124,10 @@ def test_reference_holidays_cover_gb_and_de_for_2025_and_2026():
     assert D("2025-10-03") in by_country["DE"]
     assert holidays.date.dt.year.unique().tolist() == [2025, 2026]
     assert holidays.name.notna().all()
+
+
+def test_a_malformed_holiday_file_names_its_rows(tmp_path):
+    bad = tmp_path / "holidays.csv"
+    bad.write_text("country,date,name\nGB,2026-01-01,New Year\nGB,01/05/2026,May Day\nGB,2026-01-01,New Year again\n")
+    with pytest.raises(reference.ReferenceError, match="rows 3, 4 need"):
+        reference.holidays(bad)

@@ -8,6 +8,7 @@ from statsforecast.models import ConstantModel, CrostonOptimized, SeasonalNaive
 from hub_platform.transforms.charts import forecast_chart
 from hub_platform.transforms.forecasting import (
     ForecastConfig,
+    accuracy_by_class,
     backtest,
     candidate_models,
     choose_models,
@@ -130,6 +131,18 @@ def test_gate_passes_the_selected_portfolio_and_refuses_a_forced_bad_model():
     assert "does not beat" in forced.figures["gate_verdict"]
     with pytest.raises(ValueError, match="Overshoot was not backtested"):
         forecast_demand(target, CONFIG, force_model="Overshoot")
+
+
+def test_accuracy_by_class_by_hand_and_undefined_without_sales():
+    metrics = pd.DataFrame({
+        "unique_id": ["a", "a", "b", "b", "z", "z"], "role": "holdout",
+        "model": ["ETS", "SeasonalNaive", "ETS", "SeasonalNaive", "ETS", "SeasonalNaive"],
+        "abs_error": [2.0, 4.0, 1.0, 3.0, 1.0, 2.0], "actual": [10.0, 10.0, 10.0, 10.0, 0.0, 0.0]})
+    choice = pd.DataFrame({"unique_id": ["a", "b", "z"], "model": ["ETS", "SeasonalNaive", "ETS"],
+                           "demand_class": ["smooth", "smooth", "lumpy"]})
+    rows = accuracy_by_class(metrics, choice).set_index("demand_class")
+    assert rows.loc["smooth", ["series", "portfolio_wape", "seasonal_naive_wape"]].tolist() == [2, 0.25, 0.35]  # (2+3)/20, (4+3)/20
+    assert rows.loc["lumpy"].isna()[["portfolio_wape", "seasonal_naive_wape"]].all()  # nothing sold: WAPE undefined
 
 
 def test_each_series_is_judged_on_its_own_last_window():

@@ -52,3 +52,22 @@ def fx_rates(path: Path = REFERENCE_DIR / "fx_rates.csv") -> pd.DataFrame:
     if len(bad):
         raise ReferenceError(f"{path}: rows {', '.join(str(i + 2) for i in bad.index)} need a unique ISO currency and a positive rate")
     return frame[["currency", "gbp_per_unit"]]
+
+
+def holidays(path: Path = REFERENCE_DIR / "holidays.csv") -> pd.DataFrame:
+    """country, date, name: public holidays, one row per country and date.
+
+    The file holds the nationwide public holidays of GB (the England and Wales bank holidays,
+    including substitute days) and DE (the nine federal holidays; state-only days such as Corpus
+    Christi are left out because a store's state is not known) for 2025 and 2026, written from the
+    published government calendars (gov.uk/bank-holidays, the German federal and state holiday
+    laws). Extending the sample period or the countries means adding rows to that file.
+    """
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    dates = pd.to_datetime(frame.get("date"), format="%Y-%m-%d", errors="coerce")
+    bad = frame[~frame.country.str.fullmatch(r"[A-Z]{2}") | dates.isna() | (frame.name == "")
+                | frame.duplicated(["country", "date"])]
+    if len(bad):
+        raise ReferenceError(f"{path}: rows {', '.join(str(i + 2) for i in bad.index)} need an ISO country, a YYYY-MM-DD "
+                             "date and a name, once per country and date")
+    return frame.assign(date=dates)[["country", "date", "name"]]

@@ -3,7 +3,7 @@
 For each product at each location, on the latest stock snapshot:
 
     d   = expected demand per day: the last 28 days' sales velocity (zeros count), or, where a
-          forecast is published, the mean p50 forecast over its horizon
+          forecast is published for the product there, the mean p50 forecast over its horizon
     σ   = standard deviation of daily demand (of the same 28 days; from a forecast, the p10-p90
           spread / 2.563, the width of that interval in standard deviations of a normal)
     L   = lead time in days: the mean observed lead time of the product's supplier (received
@@ -74,13 +74,20 @@ def forecast_demand(forecast: DataFrame) -> DataFrame:
     )
 
 
+def preferring(demand: DataFrame, fallback: DataFrame) -> DataFrame:
+    """``demand`` where it has a product-location, ``fallback`` for the rest (same columns)."""
+    keys = ["product_key", "location_key"]
+    return demand.unionByName(fallback.join(demand.select(*keys), keys, "left_anti"))
+
+
 def forecast_against_stock(forecast: DataFrame, latest: DataFrame) -> DataFrame:
     """The forecast, day by day, against the stock there is now: each row keeps its forecast and product
     attributes and gains on_hand, in_transit, cumulative_p50 and projected_on_hand (stock now minus
-    the p50 demand so far); stockout_expected marks the days the projection is below zero."""
+    the p50 demand so far); stockout_expected marks the days the projection is below zero. Where no
+    stock snapshot exists (stock_as_of null) the projection is unknown (null), not a stock-out."""
     by_day = Window.partitionBy("product_key", "location_key").orderBy("ds").rowsBetween(Window.unboundedPreceding, 0)
     stock = latest.select("product_key", "location_key", "on_hand", "in_transit", F.col("snapshot_date").alias("stock_as_of"))
-    joined = forecast.join(stock, ["product_key", "location_key"], "left").fillna({"on_hand": 0, "in_transit": 0})
+    joined = forecast.join(stock, ["product_key", "location_key"], "left")
     cumulative = F.sum("p50").over(by_day)
     projected = F.col("on_hand") + F.col("in_transit") - cumulative
     return joined.select(
@@ -113,7 +120,7 @@ def inventory_plan(latest: DataFrame, demand: DataFrame, lead: DataFrame) -> Dat
     order_up_to = d * (lead_days + REVIEW_DAYS) + safety
     position = F.col("on_hand") + F.col("in_transit")
     planned = latest.join(demand, ["product_key", "location_key"], "left").join(lead, "product_key", "left").fillna(
-        {"demand_per_day": 0.0, "demand_std": 0.0}
+        {"demand_per_day": 0.0, "demand_std": 0.0, "demand_source": "no demand figure"}
     )
     return planned.select(
         "product_key", "product_id", "location_key", "location_id", "snapshot_date", "on_hand", "in_transit",

@@ -48,3 +48,23 @@ def test_demand_lead_time_and_stock_levels_follow_the_formulas(plan):
 def test_no_demand_means_no_cover_figure_and_no_risk(plan):
     row = plan["P2"]
     assert (row.demand_per_day, row.days_of_cover, row.suggested_order_qty, row.stockout_risk) == (0.0, None, 0, "none")
+
+
+def test_a_published_forecast_is_preferred_and_velocity_covers_the_rest(spark):
+    keys = "product_key long, location_key long"
+    forecast = spark.createDataFrame([(1, 10, 2.0, 0.5, "forecast")], f"{keys}, demand_per_day double, demand_std double, demand_source string")
+    velocity = spark.createDataFrame([(1, 10, 9.0, 1.0, "velocity"), (2, 10, 3.0, 1.0, "velocity")],
+                                     f"{keys}, demand_per_day double, demand_std double, demand_source string")
+    chosen = {r.product_key: (r.demand_per_day, r.demand_source) for r in planning.preferring(forecast, velocity).collect()}
+    assert chosen == {1: (2.0, "forecast"), 2: (3.0, "velocity")}
+
+
+def test_stock_is_projected_against_the_forecast_only_where_a_snapshot_exists(spark):
+    forecast = spark.createDataFrame(
+        [(1, 10, date(2026, 11, 1), 3.0), (1, 10, date(2026, 11, 2), 3.0), (1, 20, date(2026, 11, 1), 3.0)],
+        "product_key long, location_key long, ds date, p50 double")
+    latest = spark.createDataFrame([(1, 10, date(2026, 10, 31), 5, 0)],
+                                   "product_key long, location_key long, snapshot_date date, on_hand long, in_transit long")
+    rows = {(r.location_key, r.ds.day): (r.projected_on_hand, r.stockout_expected)
+            for r in planning.forecast_against_stock(forecast, latest).collect()}
+    assert rows == {(10, 1): (2.0, False), (10, 2): (-1.0, True), (20, 1): (None, None)}  # no snapshot: unknown, not out
