@@ -115,11 +115,17 @@ def cmd_cleanroom(args: argparse.Namespace) -> int:
     from hub_platform.governance import cleanroom_aggregate
 
     profile = _storage().lake().read("customer360", "profile")
-    measures = [tuple(m.split(":", 1)) for m in args.measure]
-    result, suppressed = cleanroom_aggregate(profile, args.by, measures, k=args.k)
+    result, suppressed = cleanroom_aggregate(profile, args.by, args.measure, k=args.k)
     _print_table(result, args.csv)
     print(f"\n{suppressed} group(s) of fewer than {args.k} customers suppressed", file=sys.stderr)
     return 0
+
+
+def _measure(text: str) -> tuple[str, str]:
+    column, colon, function = text.partition(":")
+    if not (column and colon and function):
+        raise argparse.ArgumentTypeError(f"{text!r} is not column:function (e.g. lifetime_value_gbp:sum)")
+    return column, function
 
 
 def cmd_customer(args: argparse.Namespace) -> int:
@@ -216,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     room = commands.add_parser("cleanroom", help="aggregates over customer360/profile for partners, small groups suppressed")
     room.add_argument("--by", action="append", required=True, help="non-personal column to group by (repeatable)")
-    room.add_argument("--measure", action="append", default=[], help="column:function, function in sum|mean|min|max")
+    room.add_argument("--measure", action="append", default=[], type=_measure, help="column:function, function in sum|mean|min|max")
     room.add_argument("--k", type=int, default=int(os.environ.get("HUB_CLEANROOM_K", "10")),
                       help="smallest group returned (default: $HUB_CLEANROOM_K or 10)")
     room.add_argument("--csv", action="store_true")
@@ -243,13 +249,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     import duckdb
 
-    from hub_platform.governance import AccessDenied
+    from hub_platform.governance import AccessDenied, MalformedQuestion
     from hub_platform.lake.store import TableNotFound
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (AccessDenied, TableNotFound, duckdb.Error) as error:  # the user's question, not a hub fault
+    except (AccessDenied, MalformedQuestion, TableNotFound, duckdb.Error) as error:  # the user's question, not a hub fault
         print(f"hub {args.command}: {error}", file=sys.stderr)
         return 2
 

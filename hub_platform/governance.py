@@ -1,8 +1,10 @@
 """Governance: which columns hold personal data, and what each role may see of them.
 
 Classification comes from the source contracts (``pii: true``) and follows a column by its name
-through the zones: the clean zone's ``<column>_key`` and ``<column>_original`` are the same data, and
-downstream tables keep the names (a golden record's ``email`` is the contracts' ``email``). The
+through the zones: the forms derived from a PII column (DERIVED_SUFFIXES: the clean zone's
+``<column>_key`` and ``<column>_original``, person records' ``first_name_canonical`` and
+``email_digits``) are the same data, and downstream tables keep the names (a golden record's
+``email`` is the contracts' ``email``). The
 same classification tags columns in the UI and drives masking on the query path.
 
 Roles (the reference architecture's fine-grained access, enforced where data is read):
@@ -10,7 +12,7 @@ Roles (the reference architecture's fine-grained access, enforced where data is 
 | role | zones | personal data |
 |---|---|---|
 | analyst | curated, customer360, product360, forecast, orders | every PII column replaced by a keyed hash (HMAC-SHA256): joins and counts still work, values cannot be read back |
-| marketing | the same | contactable fields (name, e-mail, phone, address) in clear only for customers who consented (``marketing_consent``); everything else hashed |
+| marketing | the same | contactable fields (name, e-mail, phone, address) in clear for customers who consented (``marketing_consent``), null for the rest; other PII hashed |
 | steward | every zone, raw and clean included | everything in clear |
 
 The hash key is a secret: it comes only from ``HUB_PII_HASH_KEY`` and is never written anywhere. The
@@ -36,10 +38,17 @@ ALL_ZONES = ("raw", "clean", "quarantine", *ANALYTIC_ZONES)
 CONTACTABLE = ("first_name", "last_name", "email", "phone", "street", "postcode")
 CONSENT_COLUMN = "marketing_consent"
 HASH_KEY_VARIABLE = "HUB_PII_HASH_KEY"
+# <pii column><suffix> is personal data too: clean-zone match keys and originals, identity resolution's
+# nickname-resolved names and e-mail digits (transforms/identity/records.py)
+DERIVED_SUFFIXES = ("_key", "_original", "_canonical", "_digits")
 
 
 class AccessDenied(PermissionError):
     """The role may not read what was asked for."""
+
+
+class MalformedQuestion(ValueError):
+    """A clean-room question the hub cannot answer as asked (unknown column or aggregate, k too small)."""
 
 
 def zones_for(role: str) -> tuple[str, ...]:
@@ -50,9 +59,9 @@ def zones_for(role: str) -> tuple[str, ...]:
 
 @functools.cache
 def pii_names() -> frozenset[str]:
-    """Every column name the contracts classify as PII, with the clean zone's derived forms."""
-    declared = {c.name for contract in default_registry().sources.values() for c in contract.columns if c.pii}
-    return frozenset(declared | {f"{n}_key" for n in declared} | {f"{n}_original" for n in declared})
+    """Every column name the contracts classify as PII, with the forms derived from them."""
+    declared = {name for contract in default_registry().sources.values() for name in contract.pii_columns}
+    return frozenset(declared | {f"{n}{suffix}" for n in declared for suffix in DERIVED_SUFFIXES})
 
 
 def pii_columns(columns: list[str]) -> set[str]:
@@ -110,17 +119,17 @@ def cleanroom_aggregate(
     Only these shapes of question can be asked: free SQL could not be checked for small groups.
     """
     if k < 2:
-        raise ValueError("k must be at least 2")
+        raise MalformedQuestion("k must be at least 2")
     asked = set(by) | {column for column, _ in measures}
     personal = pii_columns(sorted(asked)) | ({entity} & asked)
     if personal:
         raise AccessDenied(f"the clean room does not group by or aggregate personal data: {', '.join(sorted(personal))}")
     missing = sorted(asked - set(profile.column_names))
     if missing:
-        raise ValueError(f"no such columns: {', '.join(missing)}")
+        raise MalformedQuestion(f"no such columns: {', '.join(missing)}")
     unknown = sorted({fn for _, fn in measures} - {"sum", "mean", "min", "max"})
     if unknown:
-        raise ValueError(f"unknown aggregate(s) {', '.join(unknown)}; use sum, mean, min or max")
+        raise MalformedQuestion(f"unknown aggregate(s) {', '.join(unknown)}; use sum, mean, min or max")
     grouped = profile.group_by(by).aggregate([(entity, "count_distinct"), *[(c, fn) for c, fn in measures]])
     grouped = grouped.rename_columns(["customers" if n == f"{entity}_count_distinct" else n for n in grouped.column_names])
     large_enough = pc.greater_equal(grouped["customers"], k)

@@ -31,9 +31,10 @@ def lake(tmp_path, monkeypatch):
     return lake
 
 
-def test_pii_is_classified_from_the_contracts_with_the_clean_zones_derived_columns():
-    assert pii_columns(["email", "email_key", "first_name_original", "country", "customer_id", "dob"]) == {
-        "email", "email_key", "first_name_original", "dob"}
+def test_pii_is_classified_from_the_contracts_with_the_forms_derived_from_it():
+    assert pii_columns(["email", "email_key", "first_name_original", "country", "customer_id", "dob",
+                        "first_name_canonical", "email_digits", "emails_opened", "email_record_id"]) == {
+        "email", "email_key", "first_name_original", "dob", "first_name_canonical", "email_digits"}
 
 
 def test_an_analyst_cannot_read_a_raw_email_through_the_query_path(lake):
@@ -103,3 +104,10 @@ def test_hub_sql_prints_results_and_refuses_plainly(lake, tmp_path, monkeypatch,
     assert capsys.readouterr().out.splitlines() == ["country,n", "DE,2", "GB,3"]
     assert main(["sql", "SELECT * FROM clean.app_signups"]) == 2
     assert "may not read clean/" in capsys.readouterr().err
+    assert main(["cleanroom", "--by", "country", "--measure", "lifetime_value:median", "--k", "2"]) == 2
+    assert "unknown aggregate(s) median" in capsys.readouterr().err
+    assert main(["history", "curated/nothing"]) == 2
+    assert "curated/nothing does not exist yet" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # argparse's own usage error
+        main(["cleanroom", "--by", "country", "--measure", "lifetime_value"])
+    assert "is not column:function" in capsys.readouterr().err

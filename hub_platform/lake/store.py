@@ -152,7 +152,10 @@ class Lake:
         return self.location.uri(zone, name)
 
     def delta(self, zone: str, name: str, version: int | None = None) -> DeltaTable:
-        return DeltaTable(self.table_uri(zone, name), version=version, storage_options=self.location.storage_options)
+        try:
+            return DeltaTable(self.table_uri(zone, name), version=version, storage_options=self.location.storage_options)
+        except TableNotFoundError:
+            raise TableNotFound(f"{zone}/{name} does not exist yet in {self.root}; materialize it first") from None
 
     def has_table(self, zone: str, name: str) -> bool:
         # Asked of the filesystem, not DeltaTable.is_deltatable: on S3 that call retries for minutes
@@ -184,10 +187,7 @@ class Lake:
         UTC). A time before the table's first version is an error, not its first version, which is
         what delta-rs would otherwise return.
         """
-        try:
-            table = self.delta(zone, name, version if isinstance(version, int) else None)
-        except TableNotFoundError:
-            raise TableNotFound(f"{zone}/{name} does not exist yet in {self.root}; materialize it first") from None
+        table = self.delta(zone, name, version if isinstance(version, int) else None)
         if isinstance(version, datetime):
             as_of = version if version.tzinfo else version.replace(tzinfo=UTC)
             created = datetime.fromtimestamp(table.history()[-1]["timestamp"] / 1000, UTC)

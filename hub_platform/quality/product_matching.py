@@ -16,12 +16,9 @@ import pandas as pd
 import pyarrow as pa
 
 from hub_platform.lake.store import Location
+from hub_platform.transforms.identity.evaluation import evaluate
 
 TRUTH_FILE = "products.csv"
-
-
-def _pairs(sizes: pd.Series) -> int:
-    return int((sizes * (sizes - 1) // 2).sum())
 
 
 @dataclass(frozen=True)
@@ -45,17 +42,14 @@ class MatchingQuality:
 def pairwise_quality(predicted: pd.DataFrame, truth: pd.DataFrame) -> MatchingQuality:
     """``predicted``: code, code_type, product_id. ``truth``: code, product_id (true product)."""
     both = predicted.merge(truth.rename(columns={"product_id": "true_id"}), on="code")
-    predicted_pairs = _pairs(both.groupby("product_id").size())
-    true_pairs = _pairs(both.groupby("true_id").size())
-    found = _pairs(both.groupby(["product_id", "true_id"]).size())
-    precision = found / predicted_pairs if predicted_pairs else 1.0
-    recall = found / true_pairs if true_pairs else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    # the same pairwise scoring as identity resolution: each code is a record, each product a cluster
+    records = both.assign(record_id=range(len(both)), person_id=both.true_id)
+    pairwise = evaluate(records, records, cluster_column="product_id").pairwise
     # the true product of each code, named by the code the truth gives its ERP record (its SKU)
     majority = both.groupby("true_id").product_id.agg(lambda ids: ids.value_counts().index[0])
     both["correct"] = both.product_id == both.true_id.map(majority)
     by_type = both.groupby("code_type").correct.mean().round(4).to_dict()
-    return MatchingQuality(precision, recall, f1, len(both), by_type)
+    return MatchingQuality(pairwise.precision, pairwise.recall, pairwise.f1, len(both), by_type)
 
 
 def matching_quality(xref: pa.Table, truth: Location) -> MatchingQuality | None:

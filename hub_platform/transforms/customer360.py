@@ -11,7 +11,7 @@ last order the hub has seen, so a rerun on the same data gives the same profile.
 Recency, frequency, monetary (RFM): each scored 1-5 by quintile among customers who bought; segments
     champion     R >= 4 and F >= 4    bought recently and often
     loyal        F >= 4               often, not lately
-    new          F = 1 and R >= 4     first order recently
+    new          1 order and R >= 4   first order recently
     at_risk      R <= 2 and F >= 3    used to buy often, not lately
     hibernating  R <= 2               rarely, long ago
     promising    everyone else who bought

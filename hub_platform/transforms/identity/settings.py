@@ -45,10 +45,6 @@ class MatchingDescription:
     u_num_chunks: int
     em_blocking_rules: list[list[str]]
 
-    @property
-    def comparison_names(self) -> list[str]:
-        return [c["name"] for c in self.comparisons]
-
 
 def parse_description(document: Mapping[str, Any]) -> MatchingDescription:
     """Read a description document (the YAML's content) into a MatchingDescription."""
