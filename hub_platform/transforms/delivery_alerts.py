@@ -15,6 +15,7 @@ data it has already seen emits nothing.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,6 +80,28 @@ def update_alerts(state: pd.DataFrame, predictions: pd.DataFrame, addresses: pd.
     merged = merged.astype({"changed_at": "datetime64[ns, UTC]", "last_predicted_at": "datetime64[ns, UTC]",
                             "last_eta": "datetime64[ns, UTC]"})
     return alerts[ALERT_COLUMNS].reset_index(drop=True), merged.sort_values("order_id").reset_index(drop=True)
+
+
+def alert_messages(alerts: pd.DataFrame, timezones: pd.Series) -> list[dict]:
+    """One message per alert, to the customer and the driver, with times in the delivery address's
+    local time (``timezones``: order_id -> IANA zone; UTC where unknown)."""
+    messages = []
+    for alert in alerts.itertuples():
+        zone = timezones.get(alert.order_id)
+        local = {name: getattr(alert, name).tz_convert(zone if isinstance(zone, str) else "UTC")
+                 for name in ("eta", "promised_start", "promised_end")}
+        window = f"{local['promised_start']:%H:%M}-{local['promised_end']:%H:%M %Z} on {local['promised_end']:%d %b}"
+        body = (f"Order {alert.order_id} is now expected at {local['eta']:%H:%M %Z}, "
+                f"{math.ceil(alert.minutes_after_window)} minute(s) after its window {window}." if alert.state == "late" else
+                f"Order {alert.order_id} is back on time: expected at {local['eta']:%H:%M %Z}, within {window}.")
+        messages.append({
+            "id": alert.alert_id,
+            "recipients": [f"customer:{alert.customer_ref}", f"driver:{alert.driver_id}"],
+            "subject": f"Delivery {alert.order_id} {'will be late' if alert.state == 'late' else 'is back on time'}",
+            "body": body,
+            "data": {k: (v.isoformat() if isinstance(v, pd.Timestamp) else v) for k, v in alert._asdict().items() if k != "Index"},
+        })
+    return messages
 
 
 def evaluate_alerts(alerts: pd.DataFrame, predictions: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float]:

@@ -36,12 +36,14 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
+from hub_platform.sources.reference import REFERENCE_DIR
+
 EARTH_RADIUS_KM = 6371.0088
 KINDS = ("depot", "drop_zone", "restricted")
 SHAPES = ("circle", "polygon")
 GEOFENCE_COLUMNS = ["geofence_id", "kind", "name", "shape", "lat", "lon", "radius_m", "ring"]
 EVENT_COLUMNS = ["vehicle_id", "geofence_id", "kind", "event", "event_at", "confirmed_at", "visit_start", "minutes_inside"]
-REFERENCE_GEOFENCES = Path(__file__).parents[1] / "sources" / "reference" / "geofences.csv"
+REFERENCE_GEOFENCES = REFERENCE_DIR / "geofences.csv"
 
 
 class GeofenceError(ValueError):

@@ -57,7 +57,10 @@ def order_timeline(orders: pd.DataFrame, online_orders: pd.DataFrame, stops: pd.
         _steps(legs.assign(out_at=out_at), "out_for_delivery", "out_at", "geofence", "next drop of " + legs.vehicle_id),
         _steps(pod, "delivered", "delivered_at", "driver_pod", "proof of delivery from " + pod.vehicle_id),
         _steps(seen_at_drop, "delivered", "arrived_at", "geofence", "van stayed at the drop (no proof of delivery yet)"),
-        _steps(unplanned, "exception", "allocated_at", "route_plan", unplanned.reason),
+        # an order of an unknown depot was never allocated: its exception is as old as the order
+        _steps(unplanned.assign(exception_at=unplanned.allocated_at.fillna(
+            unplanned.order_id.map(orders.drop_duplicates("order_id").set_index("order_id").ordered_at))),
+            "exception", "exception_at", "route_plan", unplanned.reason),
     ]
     for step, statuses in (("shipped", ["picked_up", "in_transit"]), ("out_for_delivery", ["out_for_delivery"]),
                            ("delivered", ["delivered"]), ("exception", ["exception"])):

@@ -11,7 +11,6 @@ together with each telemetry micro-batch) should not wait for a curated hop.
 
 import hashlib
 import io
-import math
 
 import dagster as dg
 import pandas as pd
@@ -38,7 +37,7 @@ GEOFENCES = _spec(
     "geofences", ("geofence_id",),
     "Geofences as data: a circle around every depot and customer drop point (derived from the location master and "
     "the orders) and the hand-kept zones in hub_platform/sources/reference/geofences.csv (restricted areas).",
-    not_null=("kind", "shape", "lat", "lon"), allowed=(("kind", ("depot", "drop_zone", "restricted")), ("shape", ("circle", "polygon"))),
+    not_null=("kind", "shape", "lat", "lon"), allowed=(("kind", geo.KINDS), ("shape", geo.SHAPES)),
 )
 ROUTE_STOP = _spec(
     "route_stop", ("order_id",),
@@ -207,7 +206,7 @@ def _perfect_order(read: Inputs):
     pod, events = read.pandas("clean", "driver_pod"), read.pandas("curated", "shipment_event")
     pings = read.pandas("clean", "vehicle_telemetry")
     # "now" is the newest thing the hub has heard of, so a rerun on the same data judges the same way
-    as_of = max(pd.to_datetime(series, utc=True).max() for series in (pod.delivered_at, events.event_at, pings.ts))
+    as_of = pd.Series([pd.to_datetime(series, utc=True).max() for series in (pod.delivered_at, events.event_at, pings.ts)]).max()
     judged = perfect_order.perfect_orders(_fleet_orders(read), _online_orders(read), stops,
                                           read.pandas("orders", "stop_visits"), pod, events, as_of=as_of)
     return {"perfect_order": judged, "perfect_order_kpis": perfect_order.perfect_order_kpis(judged)}
@@ -249,30 +248,12 @@ STATE_SCHEMA = pa.schema([
 ])
 
 
-def _messages(alerts: pd.DataFrame) -> list[dict]:
-    """One message per alert, to the customer and the driver."""
-    messages = []
-    for alert in alerts.itertuples():
-        late = alert.state == "late"
-        window = f"{alert.promised_start:%H:%M}-{alert.promised_end:%H:%M} UTC on {alert.promised_end:%d %b}"
-        body = (f"Order {alert.order_id} is now expected at {alert.eta:%H:%M} UTC, "
-                f"{math.ceil(alert.minutes_after_window)} minute(s) after its window {window}." if late else
-                f"Order {alert.order_id} is back on time: expected at {alert.eta:%H:%M} UTC, within {window}.")
-        messages.append({
-            "id": alert.alert_id,
-            "recipients": [f"customer:{alert.customer_ref}", f"driver:{alert.driver_id}"],
-            "subject": f"Delivery {alert.order_id} {'will be late' if late else 'is back on time'}",
-            "body": body,
-            "data": {k: (v.isoformat() if isinstance(v, pd.Timestamp) else v) for k, v in alert._asdict().items() if k != "Index"},
-        })
-    return messages
-
-
 def _delay_alerts_asset() -> dg.AssetsDefinition:
     spec = DELAY_ALERT_RULES
 
     @dg.asset(**hand_written_asset(
-        spec, deps=[ETA_PREDICTIONS.key, ROUTE_STOP.key, curated_key("sales_order")], owners=[OWNER], kinds=PANDAS,
+        spec, deps=[ETA_PREDICTIONS.key, ROUTE_STOP.key, curated_key("sales_order"), curated_key("location")], owners=[OWNER],
+        kinds=PANDAS,
         description=spec.description + " Sends each new alert through the notification channel (local outbox, or SNS "
         "when HUB_SNS_TOPIC_ARN is set) before recording it, so a failed run can repeat an alert (same alert_id) but "
         "never lose one. The per-order state is in orders/alert_state.",
@@ -281,10 +262,14 @@ def _delay_alerts_asset() -> dg.AssetsDefinition:
         lake = storage.lake()
         predictions = lake.read("orders", "eta_predictions").to_pandas()
         state = lake.read("orders", "alert_state").to_pandas() if lake.has_table("orders", "alert_state") else delivery_alerts.empty_state()
+        orders = lake.read("curated", "sales_order", columns=["order_id", "customer_ref", "ship_to_location_id"],
+                           filters=_B2B).to_pandas()
         addresses = lake.read("orders", "route_stop", columns=["order_id", "driver_id"]).to_pandas().merge(
-            lake.read("curated", "sales_order", columns=["order_id", "customer_ref"], filters=_B2B).to_pandas(), on="order_id")
+            orders[["order_id", "customer_ref"]], on="order_id")
+        places = lake.read("curated", "location", columns=["location_id", "timezone"]).to_pandas()
+        timezones = orders.merge(places, left_on="ship_to_location_id", right_on="location_id").set_index("order_id").timezone
         alerts, state = delivery_alerts.update_alerts(state, predictions, addresses)
-        sent = notifications.send("delay_alert", _messages(alerts))
+        sent = notifications.send("delay_alert", delivery_alerts.alert_messages(alerts, timezones))
         new_alerts = pa.Table.from_pandas(alerts[ALERT_SCHEMA.names], schema=ALERT_SCHEMA, preserve_index=False)
         lake.upsert(new_alerts, "orders", "delay_alerts", keys=["alert_id"], insert_only=True)
         lake.sync(pa.Table.from_pandas(state[STATE_SCHEMA.names], schema=STATE_SCHEMA, preserve_index=False),

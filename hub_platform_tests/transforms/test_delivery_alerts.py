@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from hub_platform.transforms.delivery_alerts import AlertRules, empty_state, evaluate_alerts, update_alerts
+from hub_platform.transforms.delivery_alerts import AlertRules, alert_messages, empty_state, evaluate_alerts, update_alerts
 
 T0 = pd.Timestamp("2026-10-27 08:00", tz="UTC")
 END = T0 + pd.Timedelta(hours=2)  # every window here is 08:00-10:00
@@ -30,6 +30,15 @@ def test_one_alert_per_change_addressed_to_customer_and_driver():
     assert alert.minutes_after_window == 3.0 and alert.alert_id == "A:late:20261027T081000Z"
     assert state.set_index("order_id").loc["A", "state"] == "late"
     assert state.set_index("order_id").loc["A", "last_eta"] == END + pd.Timedelta(minutes=20)
+
+
+def test_messages_tell_the_customer_and_driver_in_local_time():
+    alerts, _ = update_alerts(empty_state(), predictions("A", [-30, 12, -20]), ADDRESSES)
+    late, cleared = alert_messages(alerts, pd.Series({"A": "Europe/Berlin"}))
+    assert late["recipients"] == ["customer:ACC-1", "driver:DRV-1"] and late["id"] == alerts.alert_id.iloc[0]
+    assert late["body"] == "Order A is now expected at 11:12 CET, 12 minute(s) after its window 09:00-11:00 CET on 27 Oct."
+    assert cleared["body"] == "Order A is back on time: expected at 10:40 CET, within 09:00-11:00 CET on 27 Oct."
+    assert "10:12 UTC" in alert_messages(alerts, pd.Series(dtype=str))[0]["body"]  # zone unknown: said in UTC
 
 
 def test_cleared_only_when_clearly_back_inside_the_window():

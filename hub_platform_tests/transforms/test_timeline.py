@@ -76,6 +76,9 @@ def test_an_order_no_van_could_take_is_an_exception():
     assert [s for s, _, _ in steps_of(frame, "F3")] == ["placed", "exception"]
     assert frame[frame.order_id == "F3"].detail.iloc[-1] == "larger than any vehicle of the depot"
     assert frame[frame.order_id == "F3"].current_status.iloc[0] == "exception"
+    unknown_depot = STOPS.assign(allocated_at=STOPS.allocated_at.where(STOPS.order_id != "F3"))  # never allocated
+    frame = order_timeline(ORDERS, ONLINE, unknown_depot, VISITS, CARRIER_EVENTS, POD)
+    assert steps_of(frame, "F3")[-1] == ("exception", utc("2026-10-25 10:00"), "route_plan")  # as old as the order
 
 
 def test_carrier_orders_follow_the_carrier_scans_and_a_later_delivery_supersedes_an_exception():
