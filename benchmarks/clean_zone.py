@@ -13,10 +13,10 @@ import pyarrow.json as pj
 import pyarrow.parquet as pq
 
 from benchmarks.common import Report, sample, timed
-from hub_platform.lake.clean import CleanZone
-from hub_platform.lake.landing import Landing
-from hub_platform.lake.raw import RawZone
-from hub_platform.lake.store import Lake, Location
+from hub_platform.defs.clean.processing import CleanZone
+from hub_platform.defs.raw.ingest import RawZone
+from hub_platform.defs.raw.landing import Landing
+from hub_platform.lib.lake.store import Lake, Location
 from hub_platform.sources.contract import default_registry
 
 

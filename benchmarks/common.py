@@ -62,10 +62,10 @@ def directory_bytes(files: list[Path]) -> int:
 def clean_hub(scale: str = "large", seed: int = 7) -> Path:
     """A hub home whose raw and clean zones hold the sample, built once without Dagster (as the
     clean_zone benchmark does) and kept under benchmarks/results, for benchmarks of later zones."""
-    from hub_platform.lake.clean import CleanZone
-    from hub_platform.lake.landing import Landing
-    from hub_platform.lake.raw import RawZone
-    from hub_platform.lake.store import Lake, Location
+    from hub_platform.defs.clean.processing import CleanZone
+    from hub_platform.defs.raw.ingest import RawZone
+    from hub_platform.defs.raw.landing import Landing
+    from hub_platform.lib.lake.store import Lake, Location
     from hub_platform.sources.contract import default_registry
 
     home = RESULTS / f"hub-{scale}-{seed}"

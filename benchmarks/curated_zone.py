@@ -11,10 +11,10 @@ from __future__ import annotations
 import shutil
 
 from benchmarks.common import Report, clean_hub, hub_home, materialization_metadata, timed
-from hub_platform.cli import materialize
-from hub_platform.lake.spark_bridge import read_spark
-from hub_platform.lake.store import Lake, Location
-from hub_platform.spark import spark_session
+from hub_platform.lib.lake.spark_bridge import read_spark
+from hub_platform.lib.lake.store import Lake, Location
+from hub_platform.lib.spark import spark_session
+from hub_platform.serving.cli import materialize
 
 CLEAN_INPUTS = ["erp_locations", "erp_sales_orders", "erp_suppliers", "erp_fleet", "erp_products", "erp_products_history",
                 "web_catalog", "pos_transactions", "erp_purchase_orders", "erp_prices", "erp_sales_order_lines", "web_orders",

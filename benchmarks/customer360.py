@@ -19,12 +19,12 @@ import pandas as pd
 import pyarrow as pa
 
 from benchmarks.common import Report, clean_hub, hub_home, timed
-from hub_platform.cli import materialize
-from hub_platform.lake.store import Lake, Location
-from hub_platform.transforms.identity.clusters import assign_customer_ids, cluster_records
-from hub_platform.transforms.identity.evaluation import Evaluation, evaluate, truth_by_record
-from hub_platform.transforms.identity.model import Backend, linkage_api, predict_pairs, train_model
-from hub_platform.transforms.identity.settings import default_description
+from hub_platform.defs.customer360.identity.clusters import assign_customer_ids, cluster_records
+from hub_platform.defs.customer360.identity.evaluation import Evaluation, evaluate, truth_by_record
+from hub_platform.defs.customer360.identity.model import Backend, linkage_api, predict_pairs, train_model
+from hub_platform.defs.customer360.identity.settings import default_description
+from hub_platform.lib.lake.store import Lake, Location
+from hub_platform.serving.cli import materialize
 
 SPLINK_STEPS = ("train", "predict", "cluster")
 

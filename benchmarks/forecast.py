@@ -28,18 +28,18 @@ from statsforecast.utils import AirPassengersDF
 from statsmodels.datasets import co2, elec_equip, elnino, macrodata
 
 from benchmarks.common import Report, Stopwatch, clean_hub, hub_home, timed
-from hub_platform.cli import materialize
-from hub_platform.lake.store import Lake, Location
-from hub_platform.sources.reference import holidays
-from hub_platform.transforms.anomalies import detect_sales_anomalies, evaluate_anomalies
-from hub_platform.transforms.demand_series import related_series, target_series
-from hub_platform.transforms.forecasting import (
+from hub_platform.defs.forecast.anomalies import detect_sales_anomalies, evaluate_anomalies
+from hub_platform.defs.forecast.demand_series import related_series, target_series
+from hub_platform.defs.forecast.forecasting import (
     BASELINE,
     SHORT_HISTORY_MODEL,
     ForecastConfig,
     candidate_models,
     forecast_demand,
 )
+from hub_platform.lib.lake.store import Lake, Location
+from hub_platform.serving.cli import materialize
+from hub_platform.sources.reference import holidays
 
 MACRO = ["realgdp", "realcons", "realinv", "realgovt", "realdpi", "cpi", "m1", "tbilrate", "unemp", "pop"]
 MONTHLY = ForecastConfig(horizon=12, step_size=12, n_windows=3, season_length=12, freq="MS")

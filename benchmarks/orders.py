@@ -25,9 +25,9 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks.common import Report, clean_hub, hub_home, timed
-from hub_platform.cli import materialize
-from hub_platform.lake.store import Lake, Location
-from hub_platform.transforms import delivery_alerts, eta, geo, routing
+from hub_platform.defs.orders import delivery_alerts, eta, geofences, routing
+from hub_platform.lib.lake.store import Lake, Location
+from hub_platform.serving.cli import materialize
 
 REPO = Path(__file__).parents[1]
 HOLD_BACK = pd.Timedelta(hours=3)  # before the late delivery's window ends
@@ -55,12 +55,12 @@ def throughput(report: Report) -> None:
     orders = lake.read("curated", "sales_order", filters=[("channel", "=", "b2b")]).to_pandas().rename(columns={"location_id": "depot_id"})
     locations, vehicles = lake.read("curated", "location").to_pandas(), lake.read("curated", "vehicle").to_pandas()
     plan = routing.plan_routes(orders, vehicles, locations)
-    fences = pd.concat([geo.derive_geofences(locations, orders), geo.load_reference_geofences()], ignore_index=True)
+    fences = pd.concat([geofences.derive_geofences(locations, orders), geofences.load_reference_geofences()], ignore_index=True)
     addresses = plan.stops[["order_id", "driver_id"]].merge(orders[["order_id", "customer_ref"]], on="order_id")
 
     live = timed()
     with live.running():
-        events = geo.geofence_events(pings, fences)
+        events = geofences.geofence_events(pings, fences)
         visits = eta.stop_visits(plan.stops, plan.routes, events)
         predictions = eta.predict_arrivals(pings, plan.stops, plan.routes, visits)
         alerts, _ = delivery_alerts.update_alerts(delivery_alerts.empty_state(), predictions, addresses)
@@ -85,7 +85,7 @@ def throughput(report: Report) -> None:
 def latency(report: Report) -> None:
     with tempfile.TemporaryDirectory(prefix="hub-bench-latency-") as scratch:
         home = Path(scratch) / "hub"
-        subprocess.run([sys.executable, "-m", "hub_platform.cli", "seed", "--scale", "medium", "--out", str(home)], check=True,
+        subprocess.run([sys.executable, "-m", "hub_platform.serving.cli", "seed", "--scale", "medium", "--out", str(home)], check=True,
                        stdout=subprocess.DEVNULL)
         held, order_id = _hold_back_telemetry(home)
         report.add("latency scenario: medium world, late order, batches held back", f"{order_id}, {len(held)} batches")

@@ -13,10 +13,10 @@ from pathlib import Path
 import pyarrow.fs as pafs
 
 from benchmarks.common import Report, directory_bytes, sample, timed
-from hub_platform.automation import plan_ingestion
-from hub_platform.lake.landing import Landing
-from hub_platform.lake.raw import RawZone
-from hub_platform.lake.store import Lake, Location
+from hub_platform.defs.raw.ingest import RawZone
+from hub_platform.defs.raw.landing import Landing
+from hub_platform.defs.raw.sensors import plan_ingestion
+from hub_platform.lib.lake.store import Lake, Location
 from hub_platform.sources.contract import default_registry
 
 SENSOR_FILES = 10_000

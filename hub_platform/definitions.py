@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import dagster as dg
 
-from hub_platform.automation import landing_sensor, raw_reconciliation, zone_automation
-from hub_platform.resources import build_resources
+from hub_platform.defs.clean.assets import clean_assets, clean_key
+from hub_platform.defs.curated.assets import curated_assets
+from hub_platform.defs.customer360.assets import customer360_assets
+from hub_platform.defs.forecast.assets import forecast_assets, forecast_nightly
+from hub_platform.defs.orders.assets import LIVE_ASSETS, orders_assets
+from hub_platform.defs.product360.assets import product360_assets
+from hub_platform.defs.raw.assets import raw_assets
+from hub_platform.defs.raw.sensors import landing_sensor, raw_reconciliation
+from hub_platform.lib.automation import zone_automation
+from hub_platform.lib.resources import build_resources
 from hub_platform.sources.contract import Registry, default_registry
-from hub_platform.zones.clean import clean_assets, clean_key
-from hub_platform.zones.curated import curated_assets
-from hub_platform.zones.customer360 import customer360_assets
-from hub_platform.zones.forecast import forecast_assets, forecast_nightly
-from hub_platform.zones.orders import LIVE_ASSETS, orders_assets
-from hub_platform.zones.product360 import product360_assets
-from hub_platform.zones.raw import raw_assets
 
 
 def build_definitions(registry: Registry | None = None) -> dg.Definitions:

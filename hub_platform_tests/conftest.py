@@ -79,7 +79,7 @@ def small_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def spark():
-    from hub_platform.spark import spark_session
+    from hub_platform.lib.spark import spark_session
 
     return spark_session("local[2]", 2, str(Path(os.environ.get("PYTEST_SPARK_SCRATCH", "/tmp")) / f"hub-test-spark-{os.getpid()}"))
 

@@ -86,7 +86,7 @@ def webserver(hub_home: Path):
 def test_asset_graph_and_a_launched_materialization(webserver):
     nodes = graphql(webserver, ASSETS)["assetNodes"]
     zones = {node["assetKey"]["path"][0] for node in nodes}
-    assert ZONES == zones
+    assert zones == ZONES
     assert ["raw", "erp_products"] in [node["assetKey"]["path"] for node in nodes]
     assert all(node["groupName"] == node["assetKey"]["path"][0] for node in nodes)
 

@@ -3,7 +3,6 @@ recorded in truth/faults.csv with what the hub is expected to make of it."""
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from hub_platform.defs.orders.geofences import haversine_km
+from hub_platform.defs.orders.routing import PlanningParameters, RoutePlan, plan_routes
 from hub_platform.sources.reference import COUNTRY_TIMEZONES
-
-from hub_platform.transforms.geo import haversine_km
-from hub_platform.transforms.routing import PlanningParameters, RoutePlan, plan_routes
 
 WEEKDAY = np.array([0.85, 0.9, 0.95, 1.0, 1.2, 1.35, 0.75])  # Monday … Sunday
 CARRIERS = {
@@ -71,7 +70,7 @@ def store_sales(rng: np.random.Generator, products: pd.DataFrame, stores: pd.Dat
         if rate[p, s, d] < 0.8:
             continue
         kind, factor = ("spike", float(rng.uniform(4, 7))) if rng.random() < 0.7 else ("drop", 0.0)
-        demand[p, s, d] = int(round(max(rate[p, s, d], 1) * factor))
+        demand[p, s, d] = round(max(rate[p, s, d], 1) * factor)
         anomalies.append({"sku": products.sku[p], "location_id": stores.location_id.iloc[s], "date": days[d].date(),
                           "kind": kind, "factor": round(factor, 2)})
 
@@ -148,7 +147,7 @@ def purchase_orders(rng: np.random.Generator, products: pd.DataFrame, suppliers:
 def fleet(rng: np.random.Generator, depots: pd.DataFrame, vehicles_per_depot: int) -> pd.DataFrame:
     rows = []
     for _, depot in depots.iterrows():
-        for v in range(vehicles_per_depot):
+        for _v in range(vehicles_per_depot):
             number = len(rows) + 1
             rows.append({"vehicle_id": f"VAN-{number:03d}", "depot_id": depot.location_id, "capacity_units": int(rng.choice([400, 600, 800])),
                          "driver_id": f"DRV-{number:03d}", "driver_name": f"Driver {number}"})
@@ -254,11 +253,11 @@ def fleet_deliveries(rng: np.random.Generator, plan: RoutePlan, vehicles: pd.Dat
         for leg, there in enumerate(places):
             held = jam_seconds if leg == jam_leg else 0.0
             if tracked[r]:
-                track += _leg(rng, track[-1][1:], there, at, int(round(seconds[leg])), legs_km[leg], held,
+                track += _leg(rng, track[-1][1:], there, at, round(seconds[leg]), legs_km[leg], held,
                               rng.random() < speeding[van])
                 at = track[-1][0]
             else:
-                at += int(round(seconds[leg] + held)) * 10**9
+                at += round(seconds[leg] + held) * 10**9
             if leg == last - first:
                 break
             arrival[first + leg] = at
@@ -373,7 +372,7 @@ def web_orders(rng: np.random.Generator, users: pd.DataFrame, people: pd.DataFra
         order_id = f"WEB-{number + 500001}"
         promised = (when.tz_convert(timezone) + pd.Timedelta(days=int(rng.integers(2, 5)))).normalize().tz_localize(None)
 
-        def local(naive: pd.Timestamp) -> pd.Timestamp:  # a wall-clock time at the customer's, as an instant
+        def local(naive: pd.Timestamp, timezone: str = timezone) -> pd.Timestamp:  # a wall-clock time at the customer's, as an instant
             return naive.tz_localize(timezone, nonexistent="shift_forward", ambiguous=False).tz_convert("UTC")
 
         for line_no, p in enumerate(rng.choice(len(products), int(rng.integers(1, 4)), replace=False), start=1):
@@ -442,7 +441,7 @@ def production(rng: np.random.Generator, products: pd.DataFrame, days: pd.Dateti
     rows = []
     for day in days:
         for line in ("L1", "L2"):
-            for shift, hour in (("early", 6), ("late", 14)):
+            for _shift, hour in (("early", 6), ("late", 14)):
                 good = int(rng.normal(1800, 250))
                 rows.append({"plant_id": "PL-01", "line_id": line, "sku": made[(day.dayofyear + (line == "L2")) % len(made)],
                              "shift_start": day + pd.Timedelta(hours=hour), "good_units": max(good, 0),

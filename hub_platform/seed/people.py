@@ -92,8 +92,8 @@ def true_people(rng: np.random.Generator, count: int) -> pd.DataFrame:
     people.loc[shared, "last_name"] = np.where(rng.random(len(shared)) < 0.8, people.loc[shared - 1, "last_name"], people.loc[shared, "last_name"])
     # the person's number keeps every mailbox personal, as real ones are: namesakes do not share one
     people["email"] = [
-        f"{_ascii(f).lower()}.{_ascii(l).lower().replace(' ', '').replace(chr(39), '')}{n}@{DOMAINS[n % 4]}"
-        for f, l, n in zip(people.first_name, people.last_name, range(count), strict=True)
+        f"{_ascii(first).lower()}.{_ascii(last).lower().replace(' ', '').replace(chr(39), '')}{n}@{DOMAINS[n % 4]}"
+        for first, last, n in zip(people.first_name, people.last_name, range(count), strict=True)
     ]
     # some people moved: systems that last saw them earlier keep the old address
     moved = rng.random(count) < 0.12

@@ -31,7 +31,6 @@ SYSTEMS = (
     "telemetry",
     "shop_floor",
 )
-FORMATS = ("csv", "jsonl", "parquet", "cdc_jsonl")
 STANDARDIZERS = (
     "name",
     "email",

@@ -10,13 +10,13 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from hub_platform.defs.clean.conform import Delivery, conform_file
+from hub_platform.defs.orders.eta import stop_visits
+from hub_platform.defs.orders.geofences import derive_geofences, geofence_events
+from hub_platform.defs.orders.routing import plan_routes
 from hub_platform.seed.generator import generate
 from hub_platform.seed.operations import SLOTS
 from hub_platform.sources.contract import default_registry
-from hub_platform.transforms.conform import Delivery, conform_file
-from hub_platform.transforms.eta import stop_visits
-from hub_platform.transforms.geo import derive_geofences, geofence_events
-from hub_platform.transforms.routing import plan_routes
 
 
 @pytest.fixture(scope="module")

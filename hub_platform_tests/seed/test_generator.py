@@ -45,7 +45,7 @@ def test_same_seed_same_bytes_other_seed_other_bytes(clean_sample, tmp_path):
     assert not compared.left_only and not compared.right_only
     for name in default_registry().sources:
         left, right = clean_sample / "landing" / name, again / "landing" / name
-        match, mismatch, errors = filecmp.cmpfiles(left, right, sorted(p.name for p in left.iterdir()), shallow=False)
+        _match, mismatch, errors = filecmp.cmpfiles(left, right, sorted(p.name for p in left.iterdir()), shallow=False)
         assert not mismatch and not errors, name
     other = tmp_path / "other"
     generate("small", other, seed=12)

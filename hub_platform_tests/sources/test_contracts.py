@@ -50,7 +50,7 @@ def test_a_good_contract_parses():
         (lambda t: t.replace("name: order_id,", "name: Order-ID,"), "must be snake_case"),
         (lambda t: t.replace("{type: csv}", "{type: cdc_jsonl}"), "cdc_jsonl and a cdc: section go together"),
         (lambda t: t.replace("keys: [order_id]", "keys: [order_id\n"), "not valid YAML"),
-        (lambda t: "- just a list", "a contract is a YAML mapping"),
+        (lambda _t: "- just a list", "a contract is a YAML mapping"),
     ],
 )
 def test_malformed_contracts_are_rejected_with_a_clear_reason(edit, message):

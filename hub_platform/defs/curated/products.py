@@ -1,0 +1,96 @@
+"""The product master (type-2 history of its attributes) and effective-dated prices.
+
+Survivorship, attribute by attribute, for a product the matching linked across systems:
+
+| attribute | chosen from | why |
+|---|---|---|
+| product_name, brand, category, size, lifecycle, supplier_id, unit_weight_kg | the ERP | the system of record for what is sold and bought; its changes are versioned |
+| gtin | the ERP's when present, else the GTIN other systems carry for the product | tills and the web shop scan real barcodes the ERP may lack |
+| web_title | the web catalogue | how customers see the product online |
+| everything, for a product no ERP record exists for | the web catalogue, else the till's description | better a described product than a missing one |
+
+History: an attribute change in a monthly ERP extract opens a new version (``valid_from`` = the
+ERP's ``updated_at``); the previous version closes at that instant; ``is_current`` marks the open one.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from hub_platform.defs.curated.quarantine import unmatched
+from hub_platform.defs.curated.scd2 import effective_versions
+
+VERSIONED = ["product_name", "brand", "category", "size", "lifecycle", "supplier_id", "unit_weight_kg", "erp_gtin"]
+
+
+def _linked(xref: DataFrame, code_type: str) -> DataFrame:
+    return xref.where(F.col("code_type") == code_type).select("code", "product_id", "product_key")
+
+
+def product_dimension(erp_versions: DataFrame, web_catalog: DataFrame, pos_items: DataFrame, xref: DataFrame) -> DataFrame:
+    """product_key, product_id, sku, gtin, gtin_source, product_name, brand, category, size,
+    lifecycle, supplier_id, unit_weight_kg, web_title, master_source, valid_from, valid_to, is_current.
+
+    ``pos_items``: item_code, item_description, first_seen (for till-only products).
+    """
+    versions = effective_versions(
+        erp_versions.withColumnRenamed("gtin", "erp_gtin"), ["sku"], VERSIONED, "updated_at", tie_breaker="_received_at"
+    )
+    carried_gtin = (
+        xref.where(F.col("code_type") == "gtin").groupBy("product_id").agg(F.min("code").alias("carried_gtin"))
+    )
+    web = web_catalog.join(_linked(xref, "web_product_id"), F.col("web_product_id") == F.col("code")).select(
+        "product_id", "product_key", F.col("title").alias("web_title"), F.col("brand").alias("web_brand"),
+        F.col("category").alias("web_category"), F.col("size").alias("web_size"), F.col("_received_at").alias("web_seen"),
+    )
+    erp = versions.join(_linked(xref, "sku"), F.col("sku") == F.col("code")).drop("code").select(
+        "product_key", "product_id", "sku", "erp_gtin", *[c for c in VERSIONED if c != "erp_gtin"],
+        F.lit("erp").alias("master_source"), "valid_from", "valid_to", "is_current",
+    )
+    web_only = web.join(erp.select("product_id").distinct(), "product_id", "left_anti").select(
+        "product_key", "product_id", F.lit(None).cast("string").alias("sku"), F.lit(None).cast("string").alias("erp_gtin"),
+        F.col("web_title").alias("product_name"), F.col("web_brand").alias("brand"), F.col("web_category").alias("category"),
+        F.col("web_size").alias("size"), F.lit(None).cast("string").alias("lifecycle"),
+        F.lit(None).cast("string").alias("supplier_id"), F.lit(None).cast(erp_versions.schema["unit_weight_kg"].dataType).alias("unit_weight_kg"),
+        F.lit("web").alias("master_source"), F.col("web_seen").alias("valid_from"),
+        F.lit(None).cast("timestamp").alias("valid_to"), F.lit(True).alias("is_current"),
+    )
+    described = erp.select("product_id").unionByName(web_only.select("product_id")).distinct()
+    till_only = pos_items.join(_linked(xref, "store_item_code"), F.col("item_code") == F.col("code")).join(
+        described, "product_id", "left_anti"
+    ).select(
+        "product_key", "product_id", F.lit(None).cast("string").alias("sku"), F.lit(None).cast("string").alias("erp_gtin"),
+        F.col("item_description").alias("product_name"), *[F.lit(None).cast("string").alias(c) for c in ("brand", "category", "size", "lifecycle", "supplier_id")],
+        F.lit(None).cast(erp_versions.schema["unit_weight_kg"].dataType).alias("unit_weight_kg"),
+        F.lit("pos").alias("master_source"), F.col("first_seen").alias("valid_from"),
+        F.lit(None).cast("timestamp").alias("valid_to"), F.lit(True).alias("is_current"),
+    )
+    every = erp.unionByName(web_only).unionByName(till_only)
+    # two web ids may name one product (both carry its GTIN): one title, so versions are not repeated
+    web_title = web.groupBy("product_id").agg(F.min("web_title").alias("web_title"))
+    return every.join(carried_gtin, "product_id", "left").join(web_title, "product_id", "left").select(
+        "product_key", "product_id", "sku",
+        F.coalesce("erp_gtin", "carried_gtin").alias("gtin"),
+        F.when(F.col("erp_gtin").isNotNull(), "erp").when(F.col("carried_gtin").isNotNull(), "scanned").alias("gtin_source"),
+        "product_name", "brand", "category", "size", "lifecycle", "supplier_id", "unit_weight_kg", "web_title",
+        "master_source", "valid_from", "valid_to", "is_current",
+    )
+
+
+def price_dimension(list_prices: DataFrame, xref: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """(prices, unknown_skus). prices: product_key, product_id, currency, price, valid_from, valid_to,
+    is_current (one row per price version; a re-announced unchanged price is not a new version).
+    unknown_skus: price-list rows for a SKU the product master does not know, with rule and reason."""
+    skus = _linked(xref, "sku").withColumnRenamed("code", "sku")
+    versions = effective_versions(list_prices, ["sku", "currency"], ["price"], "valid_from", tie_breaker="_received_at")
+    unknown = unmatched(list_prices, skus, "sku", "unknown_sku", F.concat(
+        F.lit("price for SKU '"), F.coalesce(F.col("sku"), F.lit("(none)")), F.lit("', which the ERP product master does not hold")))
+    return versions.join(skus, "sku").select(
+        "product_key", "product_id", "currency", "price", "valid_from", "valid_to", "is_current",
+    ), unknown
+
+
+def product_key_of(xref: DataFrame, frame: DataFrame, code_type: str, code_column: str) -> DataFrame:
+    """``frame`` with the product_key and product_id of the code in ``code_column``."""
+    return frame.join(_linked(xref, code_type).withColumnRenamed("code", code_column), code_column, "left")

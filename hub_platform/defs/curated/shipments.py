@@ -1,0 +1,70 @@
+"""Shipments and their tracking events, in one status vocabulary whatever the carrier.
+
+Each carrier reports in its own codes ('DL', 'delivered', '90'); the mapping table
+(sources/reference/carrier_status.csv) says what each means. An event whose code the table does not
+know is quarantined with the carrier, the code and the fix (add a row), never guessed or dropped;
+once the row exists the next run maps it, because events are recomputed from the clean zone.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+
+from hub_platform.defs.curated.keys import surrogate_key
+
+
+def _shipped(orders: DataFrame) -> DataFrame:
+    """The orders carriers ship: online ones (an ERP or till order id may equal a web order id)."""
+    return orders.where(F.col("channel") == "online")
+
+
+def shipment_events(carrier_events: DataFrame, status_map: DataFrame, orders: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """(events, unmapped).
+
+    events: shipment_key, tracking_no, carrier, order_id, order_key, status_code, status, event_at,
+    lat, lon, location_text. unmapped: carrier, tracking_no, order_id, status_code, event_at, rule,
+    reason, plus the lineage of the clean row (_file_checksum, _row_number).
+    """
+    codes = status_map.select("carrier", "status_code", "status")
+    events = carrier_events.withColumn("carrier", F.col("_source")).join(codes, ["carrier", "status_code"], "left")
+    known = events.where(F.col("status").isNotNull()).join(
+        _shipped(orders).select("order_id", "order_key"), "order_id", "left"
+    ).select(
+        surrogate_key("shipment", "carrier", "tracking_no").alias("shipment_key"),
+        "tracking_no", "carrier", "order_id", "order_key", "status_code", "status",
+        F.col("event_ts").alias("event_at"), "lat", "lon", "location_text",
+    )
+    unmapped = events.where(F.col("status").isNull()).select(
+        "carrier", "tracking_no", "order_id", "status_code", F.col("event_ts").alias("event_at"),
+        F.lit("unmapped_status").alias("rule"),
+        F.concat(
+            F.lit("carrier "), F.col("carrier"), F.lit(" reported status code '"), F.col("status_code"),
+            F.lit("', which sources/reference/carrier_status.csv does not map; add a row for it"),
+        ).alias("reason"),
+        "_file_checksum", "_row_number",
+    )
+    return known, unmapped
+
+
+def shipments(events: DataFrame, orders: DataFrame) -> DataFrame:
+    """One row per shipment: shipment_key, tracking_no, carrier, order_id, order_key, channel,
+    first_event_at, last_event_at, status (of the latest event), delivered_at, exceptions,
+    promised_end, on_time (delivered by the promised end; null until delivered)."""
+    latest = Window.partitionBy("shipment_key").orderBy(F.desc("event_at"), F.desc("status_code"))
+    current = events.withColumn("_rank", F.row_number().over(latest)).where("_rank = 1").select(
+        "shipment_key", F.col("status").alias("current_status")
+    )
+    summary = events.groupBy("shipment_key", "tracking_no", "carrier", "order_id").agg(
+        F.min("event_at").alias("first_event_at"),
+        F.max("event_at").alias("last_event_at"),
+        F.min(F.when(F.col("status") == "delivered", F.col("event_at"))).alias("delivered_at"),
+        F.sum((F.col("status") == "exception").cast("int")).alias("exceptions"),
+    )
+    return summary.join(current, "shipment_key").join(
+        _shipped(orders).select("order_id", "order_key", "channel", "promised_end"), "order_id", "left"
+    ).select(
+        "shipment_key", "tracking_no", "carrier", "order_id", "order_key", "channel", "first_event_at", "last_event_at",
+        F.col("current_status").alias("status"), "delivered_at", "exceptions", "promised_end",
+        F.when(F.col("delivered_at").isNotNull(), F.col("delivered_at") <= F.col("promised_end")).alias("on_time"),
+    )

@@ -1,0 +1,277 @@
+"""customer360/: who the customers are (Splink on Spark), their golden record and their 360 profile.
+
+person_records (every clean feed whose contract's entity is a person) → match_model (Splink, trained
+once and reused; retraining is a choice: config ``retrain``, or the matching settings changed) →
+match_evidence (scored pairs with the weight of each field) → identity (records clustered into
+customers with stable ids; merges and splits recorded in id_history) → golden_record (survivorship
+per field, with the record each value came from) → profile (behaviour from every channel, lifetime
+value, RFM segment). Quality against the sample's ground truth is measured on every run and a check
+fails below the F1 measured as achievable.
+"""
+
+import io
+import json
+from datetime import UTC, datetime
+
+import dagster as dg
+import pandas as pd
+import pyarrow as pa
+
+from hub_platform.defs.clean.assets import clean_key
+from hub_platform.defs.curated.assets import curated_key
+from hub_platform.defs.customer360 import customer_profile
+from hub_platform.defs.customer360.identity import clusters, evaluation, golden, model, records
+from hub_platform.defs.customer360.identity.settings import default_description
+from hub_platform.lib.automation import FOLLOWS_UPSTREAM
+from hub_platform.lib.gx import TableRules, check_rules
+from hub_platform.lib.metadata import markdown_table, table_metadata
+from hub_platform.lib.resources import SparkResource, StorageResource
+from hub_platform.lib.spark import releasing
+from hub_platform.lib.tables import Findings, Inputs, Zone, as_arrow, hand_written_asset, table_assets
+from hub_platform.sources.contract import Registry
+from hub_platform.sources.reference import fx_rates
+
+OWNER = "team:customer-data"
+SPARK = frozenset({"spark", "splink", "delta"})
+# pairwise F1 against the ground truth below which identity resolution is failing: the issue's target,
+# met with room on the samples (measured in the README's identity figures)
+MIN_PAIRWISE_F1 = 0.97
+
+
+CUSTOMER360 = Zone("customer360")
+_spec = CUSTOMER360.spec
+
+
+PERSON_RECORDS = _spec(
+    "person_records", ("record_id",),
+    "Every record any system keeps about a person, in one shape for matching (names folded, nicknames resolved, "
+    "e-mail, phone, date of birth, address) with when the source last said it and its consent.",
+    not_null=("source", "record_key"),
+)
+EVIDENCE = _spec(
+    "match_evidence", ("record_id_l", "record_id_r"),
+    "Every scored pair of person records above the evidence floor: match weight and probability, and per field "
+    "the comparison level and its weight in bits. Near misses are kept, so a rejection can be explained too.",
+    not_null=("match_weight", "match_probability"),
+)
+GOLDEN = _spec(
+    "golden_record", ("customer_id",),
+    "One golden record per customer: each field chosen by the survivorship rules in "
+    "transforms/identity/golden.py, with the record it came from (<field>_record_id), and marketing consent.",
+    not_null=("record_count",),
+)
+PROFILE = _spec(
+    "profile", ("customer_id",),
+    "Customer-360: the golden record plus orders and revenue by channel, first and last purchase, products "
+    "bought, e-mail engagement, contact-centre calls and their reasons, web sessions, lifetime value (in pounds) "
+    "and the RFM segment.",
+    not_null=("rfm_segment", "orders"),
+    allowed=(("rfm_segment", ("champion", "loyal", "new", "at_risk", "hibernating", "promising", "prospect")),),
+)
+MODEL = _spec(
+    "match_model", ("model_id",),
+    "The trained Splink model (Fellegi-Sunter: prior from deterministic rules, u from random pairs, m by EM), one row "
+    "per training with the model as JSON, also saved as an artefact file beside the run. Trained once and reused by "
+    "later runs; it is retrained when asked (config retrain) or when the matching settings "
+    "(transforms/identity/matching.yaml) no longer match it.",
+    not_null=("trained_at", "model_json"),
+)
+IDENTITY_RULES = TableRules(name="identity", keys=("record_id",), not_null=("customer_id",))
+HISTORY_RULES = TableRules(name="id_history", keys=("change_id",), not_null=("event", "changed_at"),
+                           allowed=(("event", ("merged", "split", "created", "retired")),), may_be_empty=True)
+
+
+def _records_build(registry: Registry):
+    feeds = records.person_feeds(registry)
+
+    def build(read: Inputs):
+        tables = {feed: read.lake.read("clean", feed) for feed in feeds}
+        return {"person_records": records.person_records(tables, [c for contracts in feeds.values() for c in contracts])}
+
+    return build
+
+
+def latest_model(lake) -> dict | None:
+    """The most recently trained match model, or None before the first training."""
+    if not lake.has_table("customer360", "match_model"):
+        return None
+    trained = lake.read("customer360", "match_model").sort_by([("trained_at", "descending")])
+    return json.loads(trained["model_json"][0].as_py())
+
+
+def _match_model_asset() -> dg.AssetsDefinition:
+    @dg.asset(**hand_written_asset(
+        MODEL, deps=[PERSON_RECORDS.key], owners=[OWNER], kinds=SPARK, description=MODEL.description,
+        check="One row per model; a model present.",
+        config_schema={"retrain": dg.Field(bool, default_value=False, description="train again even if the model is current")}))
+    def match_model(context: dg.AssetExecutionContext, storage: StorageResource, spark: SparkResource):
+        lake = storage.lake()
+        current = latest_model(lake)
+        why = ("asked to retrain" if context.op_config["retrain"] else "no model yet" if current is None
+               else "matching settings changed" if not model.model_is_current(current) else None)
+        if why:
+            person = lake.read("customer360", "person_records")
+            with releasing(spark.session()) as session:
+                trained = model.train_model(person, model.linkage_api("spark", session))
+            text = json.dumps(trained, sort_keys=True)
+            artefact = f"customer360/models/{context.run_id}.json"
+            lake.location.write_bytes(text.encode(), artefact)
+            row = {"model_id": context.run_id, "trained_at": datetime.now(UTC), "records": person.num_rows,
+                   "prior": trained["probability_two_random_records_match"], "artefact": lake.location.uri(artefact),
+                   "model_json": text}
+            lake.write(pa.Table.from_pylist([row]), "customer360", "match_model")
+            context.log.info(f"trained a new match model ({why}) on {person.num_rows:,} records; saved to {row['artefact']}")
+            current = trained
+        table = lake.read("customer360", "match_model")
+        yield dg.MaterializeResult(metadata={
+            **table_metadata(table, preview=False),
+            "trained_this_run": why is not None,
+            "reason": why or "reused the current model",
+            "prior_match_probability": dg.MetadataValue.float(float(current["probability_two_random_records_match"])),
+            "parameters": dg.MetadataValue.md(_parameters_markdown(current)),
+            "models": dg.MetadataValue.md(markdown_table(table, ["model_id", "trained_at", "records", "prior", "artefact"])),
+        })
+        yield check_rules(table, MODEL, asset_key=MODEL.key)
+
+    return match_model
+
+
+def _parameters_markdown(trained: dict) -> str:
+    """m and u per comparison level: what the model learned, for a person to read."""
+    rows = [{"field": c["output_column_name"], "level": level.get("label_for_charts", ""),
+             "m": level.get("m_probability"), "u": level.get("u_probability")}
+            for c in trained["comparisons"] for level in c["comparison_levels"] if not level.get("is_null_level")]
+    return markdown_table(pa.Table.from_pylist(rows), limit=60)
+
+
+def _evidence(read: Inputs):
+    trained = latest_model(read.lake)
+    person = read.lake.read("customer360", "person_records")
+    return {"match_evidence": model.predict_pairs(person, trained, model.linkage_api("spark", read.spark))}
+
+
+def _truth(storage: StorageResource) -> pd.DataFrame | None:
+    truth = storage.truth()
+    if not truth.exists("persons.csv"):
+        return None
+    return evaluation.truth_by_record(pd.read_csv(io.BytesIO(truth.read_bytes("persons.csv")), dtype=str))
+
+
+def _identity_asset() -> dg.AssetsDefinition:
+    identity_key, history_key = CUSTOMER360.key("identity"), CUSTOMER360.key("id_history")
+
+    @dg.multi_asset(
+        specs=[
+            dg.AssetSpec(identity_key, deps=[PERSON_RECORDS.key, EVIDENCE.key], group_name="customer360", owners=[OWNER],
+                         tags={"zone": "customer360"}, kinds=set(SPARK), automation_condition=FOLLOWS_UPSTREAM,
+                         description="Which customer every person record belongs to: the match evidence clustered at the "
+                         "threshold (connected components on Spark), with customer ids that stay stable across runs: "
+                         "the same data gives the same ids, new records join existing customers or found new ones."),
+            dg.AssetSpec(history_key, deps=[identity_key], group_name="customer360", owners=[OWNER], tags={"zone": "customer360"},
+                         kinds={"delta"}, automation_condition=FOLLOWS_UPSTREAM,
+                         description="How customer ids changed run by run: created, merged (into the id that kept most "
+                         "records), split (records moved to a new id) and retired, with the records moved."),
+        ],
+        check_specs=[
+            dg.AssetCheckSpec("great_expectations", asset=identity_key, blocking=True, description="One customer per record."),
+            dg.AssetCheckSpec("great_expectations", asset=history_key, blocking=True, description="Declared events."),
+            dg.AssetCheckSpec("f1_against_truth", asset=identity_key, blocking=True,
+                              description=f"Pairwise F1 against the sample's ground truth is at least {MIN_PAIRWISE_F1} "
+                              "(skipped where the lake has no ground truth beside it)."),
+        ],
+        can_subset=False,
+        name="customer360__identity",
+    )
+    def identity(context: dg.AssetExecutionContext, storage: StorageResource, spark: SparkResource):
+        lake = storage.lake()
+        person = lake.read("customer360", "person_records", columns=["record_id"])
+        evidence = lake.read("customer360", "match_evidence", columns=["record_id_l", "record_id_r", "match_probability"])
+        with releasing(spark.session()) as session:
+            clustered = clusters.cluster_records(person["record_id"], evidence, default_description().match_threshold,
+                                                 model.linkage_api("spark", session))
+        previous = lake.read("customer360", "identity").to_pandas() if lake.has_table("customer360", "identity") else None
+        assignment, history = clusters.assign_customer_ids(clustered, previous)
+        changes = lake.sync(pa.Table.from_pandas(assignment, preserve_index=False), "customer360", "identity", keys=["record_id"])
+        history = history.assign(
+            change_id=context.run_id + ":" + history.event + ":" + history.old_customer_id.fillna("") + ">" + history.new_customer_id.fillna(""),
+            changed_at=datetime.now(UTC), run_id=context.run_id)
+        if len(history):
+            lake.write(as_arrow(history), "customer360", "id_history")
+        every_change = lake.read("customer360", "id_history") if lake.has_table("customer360", "id_history") else as_arrow(history)
+        table = lake.read("customer360", "identity")
+        metadata = {
+            **table_metadata(table),
+            "customers": int(assignment.customer_id.nunique()),
+            "merge": dg.MetadataValue.json(changes),
+            "changes_this_run": dg.MetadataValue.json(history.event.value_counts().to_dict()),
+        }
+        truth = _truth(storage)
+        scores = evaluation.evaluate(assignment, truth).as_dict() if truth is not None else None
+        if scores:
+            metadata["quality_vs_truth"] = dg.MetadataValue.json({k: round(v, 4) for k, v in scores.items()})
+            metadata["pairwise_f1"] = dg.MetadataValue.float(round(scores["pairwise_f1"], 4))
+        yield dg.MaterializeResult(asset_key=identity_key, metadata=metadata)
+        yield dg.MaterializeResult(asset_key=history_key, metadata={
+            **table_metadata(every_change),
+            "this_run": dg.MetadataValue.md(markdown_table(pa.Table.from_pandas(history.drop(columns=["record_ids"]), preserve_index=False))),
+        })
+        yield check_rules(table, IDENTITY_RULES, asset_key=identity_key)
+        yield check_rules(every_change, HISTORY_RULES, asset_key=history_key)
+        yield dg.AssetCheckResult(
+            asset_key=identity_key, check_name="f1_against_truth",
+            passed=scores is None or scores["pairwise_f1"] >= MIN_PAIRWISE_F1,
+            metadata={"pairwise_f1": scores["pairwise_f1"] if scores else "no ground truth beside this lake",
+                      "threshold": MIN_PAIRWISE_F1},
+        )
+
+    return identity
+
+
+def _golden(read: Inputs):
+    return {"golden_record": golden.golden_records(
+        read.lake.read("customer360", "person_records"), read.pandas("customer360", "identity"), read.pandas("clean", "email_events"))}
+
+
+def _golden_report(tables: dict[str, pa.Table], storage: StorageResource) -> Findings:
+    rules = pd.DataFrame([{"field": r.field, "columns": ", ".join(r.columns), "rule": r.rule, "why": r.why} for r in golden.SURVIVORSHIP])
+    return Findings(metadata={"golden_record": {"survivorship": dg.MetadataValue.md(markdown_table(pa.Table.from_pandas(rules)))}})
+
+
+def _profile_build(registry: Registry):
+    sources_by_type = {kind: [c.name for c in registry.feeds.get(feed, [])] for kind, feed in customer_profile.CUSTOMER_REFERENCE_FEEDS.items()}
+
+    def build(read: Inputs):
+        person, identity = read("customer360", "person_records"), read("customer360", "identity")
+        return {"profile": customer_profile.profile(
+            read("customer360", "golden_record"), identity, person, customer_profile.references(person, identity, sources_by_type),
+            read.curated("sales_order"), read.curated("sales_order_line"), read.curated("web_event"),
+            read.clean("email_events"), read.clean("contact_center_calls").select("call_id", "reason"),
+            read.spark.createDataFrame(fx_rates()),
+        )}
+
+    return build
+
+
+def _profile_report(tables: dict[str, pa.Table], storage: StorageResource) -> Findings:
+    customers = tables["profile"].to_pandas()
+    segments = customers.groupby("rfm_segment").agg(customers=("customer_id", "size"), lifetime_value_gbp=("lifetime_value_gbp", "sum"))
+    return Findings(metadata={"profile": {
+        "segments": dg.MetadataValue.md(markdown_table(pa.Table.from_pandas(segments.round(2).reset_index()))),
+        "lifetime_value_gbp_total": dg.MetadataValue.float(round(float(customers.lifetime_value_gbp.sum()), 2)),
+    }})
+
+
+def customer360_assets(registry: Registry) -> list[dg.AssetsDefinition]:
+    common = {"group": "customer360", "owners": [OWNER], "kinds": SPARK}
+    person_feeds = [clean_key(feed) for feed in records.person_feeds(registry)]
+    return [
+        table_assets([PERSON_RECORDS], deps=person_feeds, build=_records_build(registry), **{**common, "kinds": frozenset({"pyarrow", "delta"})}),
+        _match_model_asset(),
+        table_assets([EVIDENCE], deps=[PERSON_RECORDS.key, MODEL.key], build=_evidence, **common),
+        _identity_asset(),
+        table_assets([GOLDEN], deps=[PERSON_RECORDS.key, CUSTOMER360.key("identity"), clean_key("email_events")], build=_golden,
+                     report=_golden_report, **{**common, "kinds": frozenset({"pandas", "delta"})}),
+        table_assets([PROFILE], deps=[GOLDEN.key, CUSTOMER360.key("identity"), PERSON_RECORDS.key, *map(curated_key, ("sales_order",
+                     "sales_order_line", "web_event")), clean_key("email_events"), clean_key("contact_center_calls")],
+                     build=_profile_build(registry), report=_profile_report, **common),
+    ]

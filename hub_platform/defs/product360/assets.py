@@ -1,0 +1,46 @@
+"""product360/: one profile per product of the master, and its sales velocity by channel and location."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from hub_platform.defs.curated.assets import curated_key
+from hub_platform.defs.product360 import product_profile
+from hub_platform.lib.tables import Inputs, TableSpec, table_assets
+
+OWNER = "team:merchandising"
+
+PROFILE = TableSpec(
+    zone="product360", name="profile", keys=("product_key",),
+    description="Product-360: master attributes and every code the product is known by; current and historic price; sales "
+    "velocity by channel (units per day over the last 28 sales days); web interest (views, add-to-cart, purchases, "
+    "conversion); stock on hand and in transit; the supplier's contractual and observed lead time, on-time rate "
+    "and fill rate.",
+    not_null=("product_id", "product_name"),
+)
+VELOCITY = TableSpec(
+    zone="product360", name="velocity", keys=("product_key", "channel", "location_id"),
+    description="Sales velocity of each product by channel and location: units over the last 28 sales days, units per day, "
+    "revenue, and units all time.",
+    not_null=("units_per_day",),
+)
+
+
+def _velocity(read: Inputs):
+    return {"velocity": product_profile.velocity(read.curated("daily_sales"))}
+
+
+def _profile(read: Inputs):
+    return {"profile": product_profile.profile(
+        read.curated("product"), read.curated("product_xref"), read.curated("price"), read("product360", "velocity"),
+        read.curated("web_event"), read.curated("inventory_position"), read.curated("supplier"), read.curated("purchase_order"),
+    )}
+
+
+def product360_assets() -> list[dg.AssetsDefinition]:
+    common = {"group": "product360", "owners": [OWNER]}
+    inputs = ["product", "product_xref", "price", "web_event", "inventory_position", "supplier", "purchase_order"]
+    return [
+        table_assets([VELOCITY], deps=[curated_key("daily_sales")], build=_velocity, **common),
+        table_assets([PROFILE], deps=[*map(curated_key, inputs), VELOCITY.key], build=_profile, **common),
+    ]

@@ -1,0 +1,105 @@
+"""raw/<feed>: the original bytes of every landed file, content-addressed, and the manifest of deliveries.
+
+One asset per feed (not per source), so a thousand sources of twenty feeds are twenty assets; which
+source delivered what is in the manifest and in each materialization's metadata.
+"""
+
+
+import dagster as dg
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import Field
+
+from hub_platform.defs.raw.ingest import RawZone
+from hub_platform.lib.metadata import markdown_table, table_metadata
+from hub_platform.lib.resources import StorageResource
+from hub_platform.sources.contract import Contract, Registry
+
+
+class RawIngestConfig(dg.Config):
+    files: list[str] = Field(
+        default_factory=list,
+        description="Landing keys to ingest (what the landing sensor passes). Empty: reconcile, i.e. "
+        "ingest every landed file of this feed's sources that the manifest does not record yet.",
+    )
+
+
+def raw_key(feed: str) -> dg.AssetKey:
+    return dg.AssetKey(["raw", feed])
+
+
+def feed_tags(contracts: list[Contract], zone: str) -> dict[str, str]:
+    """Tags for filtering the asset graph by zone and by source system."""
+    return {"zone": zone, **{f"system/{c.system}": "" for c in contracts}}
+
+
+def _raw_feed_asset(feed: str, contracts: list[Contract]) -> dg.AssetsDefinition:
+    sources = {c.name: c for c in contracts}
+    rejected_check = dg.AssetCheckSpec(
+        "no_rejected_files",
+        asset=raw_key(feed),
+        description="Files this run stored but could not use as their contract says (kept in raw, with reasons).",
+    )
+
+    @dg.asset(
+        key=raw_key(feed),
+        group_name="raw",
+        description=f"Original bytes of every file delivered for feed `{feed}` ({contracts[0].entity}), "
+        f"from {len(contracts)} source(s): {', '.join(sorted(sources))}. Immutable, content-addressed "
+        "(SHA-256); the `raw/manifest` Delta table records every delivery.",
+        owners=sorted({c.owner for c in contracts}),
+        tags=feed_tags(contracts, "raw"),
+        kinds={"delta", *sorted({c.format.type.replace("cdc_", "") for c in contracts})[:2]},
+        metadata={"sources": dg.MetadataValue.json(sorted(sources))},
+        check_specs=[rejected_check],
+    )
+    def raw_feed(context: dg.AssetExecutionContext, config: RawIngestConfig, storage: StorageResource):
+        raw: RawZone = storage.raw()
+        landing = raw.landing
+        files = [landing.stat(key) for key in config.files] if config.files else raw.landed(contracts)
+        unknown = sorted({f.source for f in files} - sources.keys())
+        if unknown:
+            raise ValueError(f"files of sources {unknown} do not belong to feed {feed!r}")
+        report = raw.ingest(files, sources, run_id=context.run_id)
+        deliveries = report.deliveries
+        rejected = deliveries.filter(pc.equal(deliveries["status"], "rejected"))
+        for key, reason in zip(rejected["landing_key"].to_pylist(), rejected["reason"].to_pylist(), strict=True):
+            context.log.warning(f"{key} rejected (kept in raw): {reason}")
+        manifest = raw.manifest(feed=feed)
+        yield dg.MaterializeResult(
+            metadata={
+                "files_ingested": report.count("ingested"),
+                "files_rejected": report.count("rejected"),
+                "duplicate_deliveries": report.count("duplicate"),
+                "bytes_stored": dg.MetadataValue.int(report.bytes_stored),
+                "deliveries_this_run": dg.MetadataValue.md(_deliveries_markdown(deliveries)),
+                **table_metadata(manifest, preview=False),
+                # the feed's data rows held in raw (duplicates count once), not the number of deliveries
+                "dagster/row_count": dg.MetadataValue.int(
+                    pc.sum(manifest.filter(pc.not_equal(manifest["status"], "duplicate"))["row_count"]).as_py() or 0
+                ),
+                "deliveries": dg.MetadataValue.int(manifest.num_rows),
+                "dagster/uri": dg.MetadataValue.path(raw.lake.table_uri("raw", "manifest")),
+            }
+        )
+        yield dg.AssetCheckResult(
+            check_name="no_rejected_files",
+            passed=rejected.num_rows == 0,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                "rejected": rejected.num_rows,
+                "files_checked": deliveries.num_rows,
+                "reasons": dg.MetadataValue.md(_deliveries_markdown(rejected) if rejected.num_rows else "none"),
+            },
+        )
+
+    return raw_feed
+
+
+def _deliveries_markdown(deliveries: pa.Table) -> str:
+    columns = ["landing_key", "status", "row_count", "size_bytes", "reason", "notes"]
+    return markdown_table(deliveries, columns, limit=50) if deliveries.num_rows else "No new deliveries."
+
+
+def raw_assets(registry: Registry) -> list[dg.AssetsDefinition]:
+    return [_raw_feed_asset(feed, contracts) for feed, contracts in registry.feeds.items()]

@@ -1,0 +1,127 @@
+"""The landing sensor and the nightly reconciliation: how raw/ notices new files without a person.
+
+The landing sensor plays the part of S3 → EventBridge: it keeps, per source, the last landing key it
+has seen (keys sort in arrival order), lists only what came after, hashes the new files and asks
+for one run per feed with a run key derived from their content hashes. Bytes the raw zone already
+holds, or that repeat within a tick, are not requested again; Dagster drops any run key it has seen.
+"""
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import dagster as dg
+
+from hub_platform.defs.raw.assets import RawIngestConfig, raw_key
+from hub_platform.defs.raw.landing import Landing, sha256
+from hub_platform.lib.resources import StorageResource
+from hub_platform.sources.contract import Registry
+
+FILES_PER_RUN = 500
+
+
+@dataclass(frozen=True)
+class FeedBatch:
+    """New files of one feed, ingested together by one run."""
+
+    feed: str
+    files: tuple[tuple[str, str], ...]  # (landing key, checksum)
+
+    @property
+    def run_key(self) -> str:
+        return f"{self.feed}:{sha256(''.join(sorted(c for _, c in self.files)).encode())[:40]}"
+
+
+@dataclass
+class IngestionPlan:
+    batches: list[FeedBatch]
+    cursor: dict[str, str]
+    repeated: list[str] = field(default_factory=list)  # keys whose bytes are already held
+    more_waiting: bool = False
+
+
+def plan_ingestion(
+    landing: Landing,
+    registry: Registry,
+    cursor: dict[str, str],
+    held: set[str],
+    *,
+    max_files: int = 2_000,
+    max_bytes: int = 2 << 30,
+) -> IngestionPlan:
+    """What a sensor tick should request, reading only files that landed after the cursor."""
+    cursor = dict(cursor)
+    by_feed: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    seen = set(held)
+    repeated: list[str] = []
+    files_read = bytes_read = 0
+    more_waiting = False
+    for source, contract in registry.sources.items():
+        if files_read >= max_files or bytes_read >= max_bytes:
+            more_waiting = True
+            break
+        for landed in landing.list_after(source, cursor.get(source), limit=max_files - files_read):
+            if bytes_read and bytes_read + landed.size > max_bytes:
+                more_waiting = True
+                break
+            checksum = sha256(landing.read(landed.key))
+            files_read, bytes_read = files_read + 1, bytes_read + landed.size
+            cursor[source] = landed.key
+            if checksum in seen:
+                repeated.append(landed.key)
+                continue
+            seen.add(checksum)
+            by_feed[contract.feed].append((landed.key, checksum))
+    batches = [
+        FeedBatch(feed, tuple(files[i : i + FILES_PER_RUN]))
+        for feed, files in sorted(by_feed.items())
+        for i in range(0, len(files), FILES_PER_RUN)
+    ]
+    return IngestionPlan(batches, cursor, repeated, more_waiting)
+
+
+def landing_sensor(registry: Registry, live: dict[str, list[dg.AssetKey]] | None = None) -> dg.SensorDefinition:
+    """``live``: per feed, the assets to run in the same run as its raw ingest (clean included), for
+    feeds whose consumers cannot wait for automation to carry the data zone by zone."""
+    live = live or {}
+    live_keys = [key for keys in live.values() for key in keys]
+
+    @dg.sensor(
+        name="landing_sensor",
+        description="Notices new files in the landing area (cursor per source) and ingests them into raw/; "
+        f"for live feeds ({', '.join(sorted(live)) or 'none'}) the same run carries them on through clean to their consumers.",
+        minimum_interval_seconds=15,
+        target=dg.AssetSelection.groups("raw") | dg.AssetSelection.assets(*live_keys),
+        default_status=dg.DefaultSensorStatus.RUNNING,
+    )
+    def _landing_sensor(context: dg.SensorEvaluationContext, storage: StorageResource):
+        raw = storage.raw()
+        plan = plan_ingestion(raw.landing, registry, json.loads(context.cursor or "{}"), raw.known_checksums())
+        for key in plan.repeated:
+            context.log.info(f"{key}: bytes already in raw, not ingested again (recorded by reconciliation)")
+        for batch in plan.batches:
+            yield dg.RunRequest(
+                run_key=batch.run_key,
+                asset_selection=[raw_key(batch.feed), *live.get(batch.feed, [])],
+                run_config=dg.RunConfig(
+                    ops={f"raw__{batch.feed}": RawIngestConfig(files=[key for key, _ in batch.files])}
+                ),
+                tags={"hub/trigger": "landing_sensor", "hub/feed": batch.feed, "hub/files": str(len(batch.files))},
+            )
+        context.update_cursor(json.dumps(plan.cursor, sort_keys=True))
+        if not plan.batches:
+            yield dg.SkipReason(
+                "nothing new in the landing area" if not plan.repeated else f"{len(plan.repeated)} repeated deliveries only"
+            )
+
+    return _landing_sensor
+
+
+raw_reconciliation = dg.ScheduleDefinition(
+    name="raw_reconciliation",
+    description="Nightly safety net: ingests any landed file the sensor did not see (e.g. keys that sort "
+    "before its cursor) and records repeated deliveries in the manifest.",
+    cron_schedule="30 1 * * *",
+    target=dg.AssetSelection.groups("raw"),
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)

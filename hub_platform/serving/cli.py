@@ -1,0 +1,265 @@
+"""`hub …`: the hub's command line (seed sample data, land files, materialize, inspect the zones)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from hub_platform.lib.governance import ROLES
+
+
+def _storage():
+    from hub_platform.lib.resources import build_resources
+
+    return build_resources()["storage"]
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    from hub_platform.seed.generator import generate
+
+    print(generate(args.scale, Path(args.out), seed=args.seed, faults=args.faults))
+    return 0
+
+
+def cmd_land(args: argparse.Namespace) -> int:
+    from hub_platform.sources.contract import default_registry
+
+    default_registry().source(args.source)  # fail early on an unknown source
+    landing = _storage().landing()
+    for path in map(Path, args.files):
+        landed = landing.land(args.source, path.name, path.read_bytes())
+        print(f"landed {path} as {landed.key} ({landed.size:,} bytes)")
+    return 0
+
+
+def materialize(selection: list[str] | None = None, *, raise_on_error: bool = False):
+    """Materialize the whole graph (or a selection) in one process, recorded in the Dagster instance."""
+    import dagster as dg
+
+    from hub_platform.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    keys = None
+    if selection:
+        chosen = dg.AssetSelection.keys()
+        for text in selection:
+            chosen = chosen | dg.AssetSelection.from_string(text)
+        keys = sorted(chosen.resolve(graph))
+    job = defs.resolve_implicit_global_asset_job_def()
+    instance = dg.DagsterInstance.get()
+    return job.execute_in_process(
+        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        instance=instance,
+        asset_selection=keys,
+        raise_on_error=raise_on_error,
+        tags={"hub/trigger": "cli"},
+    )
+
+
+def cmd_materialize(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    result = materialize(args.select or None)
+    failed = [e for e in result.all_events if e.is_step_failure]
+    for event in failed:
+        print(f"FAILED {event.step_key}: {event.event_specific_data.error.message.strip()}", file=sys.stderr)
+    materialized = result.get_asset_materialization_events()
+    for event in materialized:
+        materialization = event.event_specific_data.materialization
+        rows = materialization.metadata.get("dagster/row_count")
+        print(f"  {materialization.asset_key.to_user_string():<45} {'' if rows is None else f'{rows.value:>12,} rows'}")
+    for check in result.get_asset_check_evaluations():
+        if not check.passed:
+            print(f"  check {check.asset_key.to_user_string()}:{check.check_name} did not pass ({check.severity.value})")
+    print(f"materialized {len(materialized)} asset(s) in {time.perf_counter() - started:.1f}s; run {result.run_id}")
+    return 0 if result.success else 1
+
+
+def cmd_status(_args: argparse.Namespace) -> int:
+    from hub_platform.serving.reporting import zone_report
+
+    print(zone_report(_storage().lake()))
+    return 0
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    from hub_platform.serving.query import QuerySession
+
+    session = QuerySession(_storage().lake(), role=args.role, as_of=args.as_of)
+    if args.tables:
+        print("\n".join(session.tables()))
+        return 0
+    if not args.query:
+        print("hub sql: give a query, or --tables to list what you may query", file=sys.stderr)
+        return 2
+    _print_table(session.sql(args.query), args.csv)
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    zone, _, name = args.table.partition("/")
+    lake = _storage().lake()
+    for entry in lake.history(zone, name, args.limit):
+        changes = {k: v for k, v in (entry.get("operationMetrics") or {}).items() if k.startswith("num_") and str(v) != "0"}
+        when = datetime.fromtimestamp(entry["timestamp"] / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        print(f"version {entry['version']:>4}  {when} UTC  {entry.get('operation', ''):<8} {changes}")
+    print(f"\nread a version: hub sql --as-of '<time>' \"SELECT * FROM {zone}.{name}\"  or  lake.read('{zone}', '{name}', version=N)")
+    return 0
+
+
+def cmd_cleanroom(args: argparse.Namespace) -> int:
+    from hub_platform.lib.governance import cleanroom_aggregate
+
+    profile = _storage().lake().read("customer360", "profile")
+    result, suppressed = cleanroom_aggregate(profile, args.by, args.measure, k=args.k)
+    _print_table(result, args.csv)
+    print(f"\n{suppressed} group(s) of fewer than {args.k} customers suppressed", file=sys.stderr)
+    return 0
+
+
+def _measure(text: str) -> tuple[str, str]:
+    column, colon, function = text.partition(":")
+    if not (column and colon and function):
+        raise argparse.ArgumentTypeError(f"{text!r} is not column:function (e.g. lifetime_value_gbp:sum)")
+    return column, function
+
+
+def cmd_customer(args: argparse.Namespace) -> int:
+    import pyarrow as pa
+
+    from hub_platform.defs.customer360.identity.explain import explain
+    from hub_platform.lib.governance import apply_role
+
+    lake = _storage().lake()
+    read = lambda name: lake.read("customer360", name).to_pandas()  # noqa: E731
+    try:
+        found = explain(args.query, read("identity"), read("person_records"), read("match_evidence"))
+    except LookupError as error:
+        print(f"hub customer: {error}", file=sys.stderr)
+        return 2
+    records = apply_role(pa.Table.from_pandas(found.records, preserve_index=False), args.role).to_pandas()
+    weights = [c for c in found.pairs.columns if c.endswith("_weight") and c != "match_weight"]
+    with pd.option_context("display.max_columns", 40, "display.width", 220, "display.max_colwidth", 40):
+        for customer_id in found.customer_ids:
+            mine = records[records.customer_id == customer_id]
+            print(f"\ncustomer {customer_id}: {len(mine)} source record(s)\n")
+            print(mine.drop(columns=["customer_id"]).to_string(index=False))
+        pairs = found.pairs[["record_id_l", "record_id_r", "joined", "match_probability", "match_weight", *weights]]
+        print("\nwhy: scored pairs (joined = same customer), match weight per field in bits\n")
+        print(pairs.round(3).to_string(index=False))
+    return 0
+
+
+def cmd_forecast(args: argparse.Namespace) -> int:
+    from hub_platform.serving.query import published_forecast
+
+    rows = published_forecast(_storage().lake(), args.product, args.location).to_pandas()
+    for (location, model), part in rows.groupby(["location_id", "model"], sort=True):
+        print(f"\n{args.product} at {location}: model {model}")
+        shown = part[["ds", "p10", "p50", "p90"]].head(args.days).assign(ds=lambda f: f.ds.dt.date).round(2)
+        print(shown.to_string(index=False))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from hub_platform.serving.api import create_app
+
+    uvicorn.run(create_app(_storage().lake()), host=args.host, port=args.port)
+    return 0
+
+
+def _print_table(table, as_csv: bool) -> None:
+    frame = table.to_pandas()
+    if as_csv:
+        frame.to_csv(sys.stdout, index=False)
+    else:
+        with pd.option_context("display.max_rows", 200, "display.max_columns", 50, "display.width", 200):
+            print(frame.to_string(index=False) if len(frame) else "(no rows)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hub", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    seed = commands.add_parser("seed", help="generate the sample sources into a landing area, ground truth beside it")
+    seed.add_argument("--scale", choices=("small", "medium", "large"), default="medium")
+    seed.add_argument("--out", default=".hub", help="writes OUT/landing and OUT/truth")
+    seed.add_argument("--seed", type=int, default=7)
+    seed.add_argument("--faults", action="store_true", help="also deliver faulty files (malformed rows, bad encoding, ...)")
+    seed.set_defaults(func=cmd_seed)
+
+    land = commands.add_parser("land", help="drop files for a source into the landing area")
+    land.add_argument("--source", required=True)
+    land.add_argument("files", nargs="+")
+    land.set_defaults(func=cmd_land)
+
+    mat = commands.add_parser("materialize", help="materialize the asset graph headless (default: everything)")
+    mat.add_argument("--select", action="append", help="asset key or selection string, e.g. 'group:raw' or 'raw/erp_products'")
+    mat.set_defaults(func=cmd_materialize)
+
+    status = commands.add_parser("status", help="print what each zone of the lake holds")
+    status.set_defaults(func=cmd_status)
+
+    sql = commands.add_parser("sql", help="query the lake's tables with DuckDB as a role, e.g. \"SELECT * FROM curated.product\"")
+    sql.add_argument("query", nargs="?")
+    sql.add_argument("--role", choices=ROLES, default=os.environ.get("HUB_ROLE", "analyst"),
+                     help="what you may see (default: $HUB_ROLE or analyst); see the README's Governance section")
+    sql.add_argument("--as-of", type=datetime.fromisoformat, help="read every table as it was at this time (ISO 8601, UTC)")
+    sql.add_argument("--tables", action="store_true", help="list the tables the role may query")
+    sql.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    sql.set_defaults(func=cmd_sql)
+
+    history = commands.add_parser("history", help="the versions of a table (time travel), e.g. curated/product")
+    history.add_argument("table")
+    history.add_argument("--limit", type=int, default=20)
+    history.set_defaults(func=cmd_history)
+
+    room = commands.add_parser("cleanroom", help="aggregates over customer360/profile for partners, small groups suppressed")
+    room.add_argument("--by", action="append", required=True, help="non-personal column to group by (repeatable)")
+    room.add_argument("--measure", action="append", default=[], type=_measure, help="column:function, function in sum|mean|min|max")
+    room.add_argument("--k", type=int, default=int(os.environ.get("HUB_CLEANROOM_K", "10")),
+                      help="smallest group returned (default: $HUB_CLEANROOM_K or 10)")
+    room.add_argument("--csv", action="store_true")
+    room.set_defaults(func=cmd_cleanroom)
+
+    customer = commands.add_parser("customer", help="a customer's source records and why they were joined (by id or e-mail)")
+    customer.add_argument("query", help="a customer id (CUS-...) or an e-mail address")
+    customer.add_argument("--role", choices=ROLES, default=os.environ.get("HUB_ROLE", "analyst"))
+    customer.set_defaults(func=cmd_customer)
+
+    forecast = commands.add_parser("forecast", help="the published forecast of a product, with intervals and the model chosen")
+    forecast.add_argument("product", help="product id (its ERP SKU), e.g. SKU-004711")
+    forecast.add_argument("--location", help="one location, e.g. ST-001 (default: every location it is sold at)")
+    forecast.add_argument("--days", type=int, default=28)
+    forecast.set_defaults(func=cmd_forecast)
+
+    serve = commands.add_parser("serve", help="the read API (published forecast as JSON) on http://HOST:PORT")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(func=cmd_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    import duckdb
+
+    from hub_platform.lib.governance import AccessDenied, MalformedQuestion
+    from hub_platform.lib.lake.store import TableNotFound
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (AccessDenied, MalformedQuestion, TableNotFound, duckdb.Error) as error:  # the user's question, not a hub fault
+        print(f"hub {args.command}: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""The read path for people: SQL over the lake's tables with DuckDB, no Spark, as a role.
+
+DuckDB's own Delta extension needs a download this hub cannot rely on, so tables are read through
+deltalake's snapshot (the exact files of the current version, or of a version at a point in time)
+as Arrow and registered as views named ``<zone>.<table>``. Only the tables a query names are
+registered; each is shown as the caller's role may see it (:mod:`hub_platform.lib.governance`), so the
+same query path serves an analyst, marketing and a data steward.
+
+From Python, ``QuerySession(lake, role="analyst").sql("SELECT ...")`` returns Arrow (``.to_pandas()``
+for pandas); ``lake.read(zone, name, version=3)`` reads one table as it was at version 3.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import duckdb
+import pyarrow as pa
+
+from hub_platform.lib.governance import ALL_ZONES, AccessDenied, apply_role, pii_columns, zones_for
+from hub_platform.lib.lake.store import Lake, TableNotFound
+
+_TABLE_REFERENCE = re.compile(r"\b(" + "|".join(ALL_ZONES) + r")\s*\.\s*([a-z_][a-z0-9_]*)\b", re.IGNORECASE)
+
+
+class QuerySession:
+    def __init__(self, lake: Lake, *, role: str = "analyst", as_of: datetime | None = None):
+        self.lake, self.role, self.as_of = lake, role, as_of
+        self.zones = zones_for(role)
+        # DuckDB could otherwise read the lake's files itself and bypass the role: it sees only what is registered
+        self.connection = duckdb.connect(config={"enable_external_access": False, "lock_configuration": True})
+        self._registered: set[tuple[str, str]] = set()
+
+    def tables(self) -> list[str]:
+        """``zone.table`` names this role may query."""
+        return [f"{zone}.{name}" for zone in self.zones for name in self.lake.tables(zone)]
+
+    def sql(self, query: str) -> pa.Table:
+        for zone, name in {(z.lower(), n.lower()) for z, n in _TABLE_REFERENCE.findall(query)}:
+            self._register(zone, name)
+        result = self.connection.sql(query)
+        return result.to_arrow_table() if result is not None else pa.table({})
+
+    def _register(self, zone: str, name: str) -> None:
+        if (zone, name) in self._registered:
+            return
+        if zone not in self.zones:
+            raise AccessDenied(f"role {self.role!r} may not read {zone}/ (it may read {', '.join(self.zones)})")
+        if not self.lake.has_table(zone, name):
+            raise TableNotFound(f"there is no table {zone}.{name}; `hub sql --tables` lists them")
+        data = self.lake.dataset(zone, name, self.as_of)
+        if pii_columns(data.schema.names) and self.role != "steward":
+            data = apply_role(data.to_table(), self.role)  # masked in Arrow: clear values never reach DuckDB
+        view = f"__{zone}__{name}"
+        self.connection.register(view, data)
+        self.connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{zone}"')
+        self.connection.execute(f'CREATE OR REPLACE VIEW "{zone}"."{name}" AS SELECT * FROM "{view}"')
+        self._registered.add((zone, name))
+
+
+
+class UnknownProduct(TableNotFound):
+    """The published forecast has nothing for this product (or product and location)."""
+
+
+def published_forecast(lake: Lake, product_id: str, location_id: str | None = None) -> pa.Table:
+    """The published forecast of a product (at one location, or all it is sold at): unique_id,
+    product_id, location_id, ds, model, p10, p50, p90, in date order."""
+    filters = [("product_id", "=", product_id)] + ([("location_id", "=", location_id)] if location_id else [])
+    rows = lake.read("forecast", "published", filters=filters)
+    if rows.num_rows == 0:
+        where = f" at {location_id}" if location_id else ""
+        raise UnknownProduct(f"no published forecast for product {product_id!r}{where}")
+    return rows.sort_by([("location_id", "ascending"), ("ds", "ascending")])

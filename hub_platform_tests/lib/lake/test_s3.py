@@ -1,0 +1,61 @@
+"""The same raw zone and sensor on S3: moto's threaded server on 127.0.0.1 is a real HTTP endpoint."""
+
+from datetime import UTC, datetime
+
+import boto3
+import pytest
+
+from hub_platform.defs.raw.landing import sha256
+from hub_platform.defs.raw.sensors import plan_ingestion
+from hub_platform.lib.resources import StorageResource
+from hub_platform_tests.conftest import MOTO_KEYS as KEYS
+from hub_platform_tests.conftest import SHOP_FILE as GOOD
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint(moto_endpoint):
+    boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1", **KEYS).create_bucket(Bucket="hub")
+    return moto_endpoint
+
+
+@pytest.fixture
+def storage(s3_endpoint, request) -> StorageResource:
+    prefix = f"s3://hub/{request.node.name}"
+    return StorageResource(
+        lake_root=f"{prefix}/lake",
+        landing_root=f"{prefix}/landing",
+        truth_root=f"{prefix}/truth",
+        s3_endpoint_url=s3_endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        aws_region="us-east-1",
+    )
+
+
+def test_landing_listing_uses_the_cursor_on_s3(storage):
+    landing = storage.landing()
+    keys = [landing.land("shop_eu", f"{i}.csv", GOOD, datetime(2026, 10, 1 + i, tzinfo=UTC)).key for i in range(3)]
+    assert [f.key for f in landing.list_after("shop_eu")] == keys
+    assert [f.key for f in landing.list_after("shop_eu", after=keys[0])] == keys[1:]
+    assert landing.read(keys[2]) == GOOD
+
+
+def test_raw_ingest_writes_objects_and_a_delta_manifest_to_s3(storage, shop_registry, s3_endpoint):
+    raw = storage.raw()
+    landed = raw.landing.land("shop_eu", "orders.csv", GOOD, datetime(2026, 10, 1, tzinfo=UTC))
+    plan = plan_ingestion(raw.landing, shop_registry, {}, raw.known_checksums())
+    assert [k for k, _ in plan.batches[0].files] == [landed.key]
+
+    report = raw.ingest([landed], shop_registry.sources)
+    assert report.count("ingested") == 1
+    assert raw.lake.get_object(sha256(GOOD)) == GOOD
+    assert raw.lake.table_uri("raw", "manifest").startswith("s3://hub/")
+    manifest = raw.manifest()
+    assert manifest["landing_key"].to_pylist() == [landed.key]
+    assert manifest["row_count"].to_pylist() == [2]
+
+    # the object really is in the bucket, under its content hash
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1", **KEYS)
+    key = f"test_raw_ingest_writes_objects_and_a_delta_manifest_to_s3/lake/{raw.lake.object_key(sha256(GOOD))}"
+    assert client.get_object(Bucket="hub", Key=key)["Body"].read() == GOOD
+    assert raw.ingest(raw.landed(shop_registry.sources.values()), shop_registry.sources).deliveries.num_rows == 0
