@@ -9,7 +9,7 @@ export DAGSTER_HOME := $(HUB_HOME)/dagster
 export SPARK_LOCAL_IP := 127.0.0.1
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: run test dev bench install check-java clean
+.PHONY: run test lint dev bench install check-java clean
 
 install: check-java $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
 
@@ -32,14 +32,18 @@ run: install  ## seed the sample (once), materialize the whole graph, print what
 	$(BIN)/hub materialize
 	$(BIN)/hub status
 
-test: install
+test: install lint
 	$(BIN)/pytest
+
+lint: install  ## ruff: pyflakes, bugbear, import order, unused arguments (configured in pyproject.toml)
+	$(BIN)/ruff check .
 
 dev: install  ## the Dagster UI on http://127.0.0.1:3000 with sensors and automation running
 	@if [ ! -d "$(HUB_HOME)/landing" ]; then $(BIN)/hub seed --scale $(SCALE) --out $(HUB_HOME); fi
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 bench: install
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test,bench]'
 	$(BIN)/python -m benchmarks
 
 clean:

@@ -1,11 +1,16 @@
-"""How every table-computing asset is built: load → transform → sync into Delta → metadata and checks.
+"""How every asset of the hub is declared and built: one declaration, reads limited to what it declares.
 
-A zone module declares its tables (:class:`TableSpec`: name, key, what it promises) and one function
-from input frames to output frames; :func:`table_assets` turns that into a Dagster asset (or a
-multi-asset, when one computation yields several tables) that
+A zone module declares its tables (:class:`TableSpec`: name, key, what it promises) and either one
+function from input frames to output frames (:func:`table_assets`), or, for an asset that keeps
+state or has a side effect, a function of its tables (:meth:`ZoneAsset.define`). Either way a
+:class:`ZoneAsset` carries group, owners, tags, kinds, automation condition, freshness and the
+blocking Great Expectations check of every table, and the build can read only its declared inputs
+(and its own tables' previous state): a read outside them fails with the table's name, so lineage
+and automation (which see declared deps only) always see every read.
 
+A built table asset
 - reads its inputs as Spark DataFrames of their current Delta snapshots (Spark starts only for a
-  build that asks for one) or as pandas frames,
+  build that asks for one), as pandas frames or as Arrow,
 - computes the full target state and hands it over as Arrow,
 - MERGE-syncs each table (:meth:`Lake.sync`): a rerun on unchanged inputs commits nothing,
 - reports row counts, schema (PII columns tagged, as governance classifies them), a preview, what
@@ -15,7 +20,7 @@ multi-asset, when one computation yields several tables) that
 
 import functools
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import dagster as dg
@@ -26,9 +31,9 @@ from hub_platform.lib.automation import FOLLOWS_UPSTREAM
 from hub_platform.lib.governance import pii_columns
 from hub_platform.lib.gx import TableRules, check_rules
 from hub_platform.lib.lake.spark_bridge import read_spark
-from hub_platform.lib.lake.store import Lake
+from hub_platform.lib.lake.store import Location
 from hub_platform.lib.metadata import markdown_table, table_metadata
-from hub_platform.lib.resources import SparkResource, StorageResource
+from hub_platform.lib.resources import NotificationResource, SparkResource, StorageResource
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,18 +62,6 @@ class Zone:
         return TableSpec(zone=self.name, name=table, keys=keys, description=description, **rules)
 
 
-def hand_written_asset(spec: TableSpec, *, deps: list[dg.AssetKey], owners: list[str], kinds: frozenset[str],
-                       description: str, check: str, **extra) -> dict:
-    """The declaration of a table asset written by hand (one that keeps state or has a side effect):
-    the same group, tags, automation and blocking GX check as every built one. ``@dg.asset(**...)``."""
-    return {
-        "key": spec.key, "deps": deps, "group_name": spec.zone, "description": description, "owners": owners,
-        "tags": {"zone": spec.zone}, "kinds": set(kinds), "automation_condition": FOLLOWS_UPSTREAM,
-        "check_specs": [dg.AssetCheckSpec("great_expectations", asset=spec.key, blocking=True, description=check)],
-        **extra,
-    }
-
-
 @dataclass(frozen=True)
 class SideTable:
     """A table the computation also writes that is not an asset of its own (e.g. a quarantine)."""
@@ -86,14 +79,28 @@ class Findings:
     checks: list[dg.AssetCheckResult] = field(default_factory=list)
 
 
-class Inputs:
-    """The input tables of one run: Spark DataFrames of their snapshots, or pandas frames.
+class UndeclaredRead(LookupError):
+    """A build asked for a table its asset does not declare as an input."""
 
-    The Spark session is asked for only when a Spark read is, so pandas-only zones never start a JVM.
+
+class Inputs:
+    """The tables one build may read: its declared inputs, and its own tables' previous state.
+
+    Reads come as Spark DataFrames of the tables' snapshots, as pandas frames or as Arrow. The Spark
+    session is asked for only when a Spark read is, so pandas-only zones never start a JVM.
     """
 
-    def __init__(self, spark: SparkResource, lake: Lake, config: dict | None = None):
-        self._spark_resource, self.lake, self.config = spark, lake, config or {}
+    def __init__(self, spark: SparkResource, storage: StorageResource, readable: Iterable[dg.AssetKey],
+                 config: dict | None = None):
+        self._spark_resource, self._storage, self.config = spark, storage, config or {}
+        self._lake = storage.lake()
+        self._readable = frozenset(tuple(key.path) for key in readable)
+
+    def _allowed(self, zone: str, name: str) -> None:
+        if (zone, name) not in self._readable:
+            raise UndeclaredRead(
+                f"{zone}/{name} is not a declared input of this asset: add dg.AssetKey([{zone!r}, {name!r}]) to its deps "
+                f"(declared: {', '.join(sorted('/'.join(k) for k in self._readable)) or 'none'})")
 
     @functools.cached_property
     def spark(self):
@@ -106,7 +113,8 @@ class Inputs:
         return self.spark if self._spark_resource.distributed else None
 
     def __call__(self, zone: str, name: str):
-        return read_spark(self.spark, self.lake, zone, name)
+        self._allowed(zone, name)
+        return read_spark(self.spark, self._lake, zone, name)
 
     def clean(self, name: str):
         return self("clean", name)
@@ -114,13 +122,154 @@ class Inputs:
     def curated(self, name: str):
         return self("curated", name)
 
-    def pandas(self, zone: str, name: str, *, filters: list[tuple] | None = None) -> pd.DataFrame:
-        return self.lake.read(zone, name, filters=filters).to_pandas()
+    def arrow(self, zone: str, name: str, *, columns: list[str] | None = None, filters: list[tuple] | None = None) -> pa.Table:
+        self._allowed(zone, name)
+        return self._lake.read(zone, name, columns=columns, filters=filters)
+
+    def pandas(self, zone: str, name: str, *, columns: list[str] | None = None, filters: list[tuple] | None = None) -> pd.DataFrame:
+        return self.arrow(zone, name, columns=columns, filters=filters).to_pandas()
+
+    def exists(self, zone: str, name: str) -> bool:
+        """Whether a readable table has been written yet (an asset's own state before its first run)."""
+        self._allowed(zone, name)
+        return self._lake.has_table(zone, name)
+
+    def truth(self) -> Location:
+        """The sample generator's ground truth beside the lake (quality figures only; absent in production)."""
+        return self._storage.truth()
 
     def release(self) -> None:
         """Drop what the build cached on Spark (if it used Spark at all), once its results are handed over."""
         if "spark" in vars(self):  # the cached property was computed: Spark was asked for
             self.spark.catalog.clearCache()
+
+
+class State(Inputs):
+    """What an asset that keeps state or has a side effect may touch: it reads as :class:`Inputs` and
+    writes only its own tables (its specs and side tables)."""
+
+    def __init__(self, spark: SparkResource, storage: StorageResource, readable: Iterable[dg.AssetKey],
+                 writable: Iterable[dg.AssetKey], config: dict | None = None):
+        super().__init__(spark, storage, readable, config)
+        self._writable = frozenset(tuple(key.path) for key in writable)
+
+    def _owned(self, zone: str, name: str) -> None:
+        if (zone, name) not in self._writable:
+            raise PermissionError(f"{zone}/{name} is not a table of this asset; only its own tables can be written")
+
+    def write(self, data: pa.Table, zone: str, name: str, **options) -> int:
+        self._owned(zone, name)
+        return self._lake.write(data, zone, name, **options)
+
+    def upsert(self, data: pa.Table, zone: str, name: str, **options) -> dict[str, int]:
+        self._owned(zone, name)
+        return self._lake.upsert(data, zone, name, **options)
+
+    def sync(self, data: pa.Table, zone: str, name: str, *, keys: list[str]) -> dict[str, int]:
+        self._owned(zone, name)
+        return self._lake.sync(data, zone, name, keys=keys)
+
+    def save_artefact(self, data: bytes, key: str) -> str:
+        """Store a file beside the lake's tables (a trained model, say); returns its URI."""
+        self._lake.location.write_bytes(data, key)
+        return self._lake.location.uri(key)
+
+    def uri(self, zone: str, name: str) -> str:
+        self._owned(zone, name)
+        return self._lake.table_uri(zone, name)
+
+    def version(self, zone: str, name: str) -> int:
+        self._owned(zone, name)
+        return self._lake.version(zone, name)
+
+    @property
+    def storage(self) -> StorageResource:
+        """The storage itself, for raw/ and clean/, whose state is the landing area, raw objects and ledgers."""
+        return self._storage
+
+
+def gx_check(spec: TableSpec, description: str | None = None) -> dg.AssetCheckSpec:
+    """The blocking Great Expectations check every table carries."""
+    return dg.AssetCheckSpec(
+        "great_expectations", asset=spec.key, blocking=True,
+        description=description or f"Keys {', '.join(spec.keys)} present and unique"
+        + (f"; {', '.join(spec.not_null)} present" if spec.not_null else "")
+        + "; declared values" + ("." if spec.may_be_empty else "; never empty."),
+    )
+
+
+Compute = Callable[..., Iterator]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ZoneAsset:
+    """The one declaration of a hub asset: its tables, inputs, ownership, automation and checks.
+
+    ``checks`` replace the standard GX check per table where a zone checks differently (the clean
+    zone's contract suites); ``extra_checks`` add to it.
+    """
+
+    specs: Sequence[TableSpec]
+    deps: Sequence[dg.AssetKey]
+    owners: Sequence[str]
+    kinds: frozenset[str] = frozenset({"spark", "delta"})
+    group: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    side_tables: Mapping[str, SideTable] = field(default_factory=dict)
+    checks: Sequence[dg.AssetCheckSpec] | None = None
+    extra_checks: Sequence[dg.AssetCheckSpec] = ()
+    automation_condition: dg.AutomationCondition | None = FOLLOWS_UPSTREAM
+    freshness: dg.FreshnessPolicy | None = None
+    code_version: str | None = None
+    name: str | None = None
+    config_schema: dict | None = None
+    metadata: Mapping[str, object] = field(default_factory=dict)
+    pool: str | None = None
+
+    @property
+    def keys(self) -> list[dg.AssetKey]:
+        return [spec.key for spec in self.specs]
+
+    def writable(self) -> list[dg.AssetKey]:
+        """The asset's own tables: its specs and side tables."""
+        return [*self.keys, *(dg.AssetKey([s.zone, s.name]) for s in self.side_tables.values())]
+
+    def readable(self) -> list[dg.AssetKey]:
+        """Declared inputs and the asset's own tables (their previous state)."""
+        return [*self.deps, *self.writable()]
+
+    def asset_specs(self) -> list[dg.AssetSpec]:
+        return [
+            dg.AssetSpec(
+                spec.key, deps=list(self.deps), description=spec.description, group_name=self.group or spec.zone,
+                owners=list(self.owners), tags={"zone": spec.zone, **self.tags}, kinds=set(self.kinds),
+                automation_condition=self.automation_condition, code_version=self.code_version,
+                freshness_policy=self.freshness, skippable=len(self.specs) > 1, metadata=dict(self.metadata),
+            )
+            for spec in self.specs
+        ]
+
+    def check_specs(self) -> list[dg.AssetCheckSpec]:
+        standard = [gx_check(spec) for spec in self.specs] if self.checks is None else list(self.checks)
+        return standard + list(self.extra_checks)
+
+    def define(self, compute: Compute) -> dg.AssetsDefinition:
+        """The asset running ``compute(context, tables: State, notifications)``, which yields its results."""
+
+        @dg.multi_asset(
+            name=self.name or f"{self.specs[0].zone}__{self.specs[0].name}",
+            specs=self.asset_specs(), check_specs=self.check_specs(), can_subset=False,
+            config_schema=self.config_schema, pool=self.pool,
+        )
+        def _asset(context: dg.AssetExecutionContext, storage: StorageResource, spark: SparkResource,
+                   notifications: NotificationResource):
+            tables = State(spark, storage, self.readable(), self.writable(), context.op_config if self.config_schema else None)
+            try:
+                yield from compute(context, tables, notifications)
+            finally:
+                tables.release()
+
+        return _asset
 
 
 def as_arrow(frame) -> pa.Table:
@@ -143,96 +292,47 @@ def as_arrow(frame) -> pa.Table:
 
 
 Build = Callable[[Inputs], "dict[str, object]"]
-Report = Callable[[dict[str, pa.Table], StorageResource], Findings]
+Report = Callable[[dict[str, pa.Table], Inputs], Findings]
 
 
-def table_assets(
-    specs: list[TableSpec],
-    *,
-    deps: list[dg.AssetKey],
-    build: Build,
-    group: str,
-    owners: list[str],
-    tags: Mapping[str, str] | None = None,
-    side_tables: Mapping[str, SideTable] | None = None,
-    report: Report | None = None,
-    extra_checks: list[dg.AssetCheckSpec] | None = None,
-    automation_condition: dg.AutomationCondition | None = FOLLOWS_UPSTREAM,
-    code_version: str | None = None,
-    name: str | None = None,
-    kinds: frozenset[str] = frozenset({"spark", "delta"}),
-    config_schema: dict | None = None,
-) -> dg.AssetsDefinition:
-    """One asset computing ``specs`` (``build`` returns a DataFrame per spec name, plus any side tables)."""
-    side_tables = dict(side_tables or {})
-    checks = [
-        dg.AssetCheckSpec(
-            "great_expectations", asset=spec.key, blocking=True,
-            description=f"Keys {', '.join(spec.keys)} present and unique"
-            + (f"; {', '.join(spec.not_null)} present" if spec.not_null else "")
-            + "; declared values" + ("." if spec.may_be_empty else "; never empty."),
-        )
-        for spec in specs
-    ] + list(extra_checks or [])
+def table_assets(specs: list[TableSpec], *, build: Build, report: Report | None = None, **declaration) -> dg.AssetsDefinition:
+    """One asset computing ``specs`` (``build`` returns a DataFrame per spec name, plus any side tables);
+    ``declaration`` is the rest of its :class:`ZoneAsset` (deps, owners, kinds, ...)."""
+    asset = ZoneAsset(specs=specs, **declaration)
 
-    @dg.multi_asset(
-        name=name or f"{specs[0].zone}__{specs[0].name}",
-        specs=[
-            dg.AssetSpec(
-                spec.key,
-                deps=deps,
-                description=spec.description,
-                group_name=group,
-                owners=owners,
-                tags={"zone": spec.zone, **(tags or {})},
-                kinds=set(kinds),
-                automation_condition=automation_condition,
-                code_version=code_version,
-                skippable=len(specs) > 1,
-            )
-            for spec in specs
-        ],
-        check_specs=checks,
-        can_subset=False,
-        config_schema=config_schema,
-    )
-    def _tables(context: dg.AssetExecutionContext, storage: StorageResource, spark: SparkResource):
-        lake = storage.lake()
+    def compute(_context: dg.AssetExecutionContext, state: State, _notifications: NotificationResource):
         compute_started = time.perf_counter()
-        inputs = Inputs(spark, lake, context.op_config if config_schema else None)
-        try:
-            tables = {name: as_arrow(frame) for name, frame in build(inputs).items()}
-        finally:
-            inputs.release()
+        tables = {name: as_arrow(frame) for name, frame in build(state).items()}
+        state.release()
         compute_seconds = time.perf_counter() - compute_started
-        unknown = set(tables) - {s.name for s in specs} - set(side_tables)
+        unknown = set(tables) - {s.name for s in specs} - set(asset.side_tables)
         if unknown:
             raise ValueError(f"build returned tables nobody declared: {sorted(unknown)}")
 
         delta_started = time.perf_counter()
-        merges = {spec.name: lake.sync(tables[spec.name], spec.zone, spec.name, keys=list(spec.keys)) for spec in specs}
-        for name, side in side_tables.items():
-            merges[name] = lake.sync(tables[name], side.zone, side.name, keys=list(side.keys))
+        merges = {spec.name: state.sync(tables[spec.name], spec.zone, spec.name, keys=list(spec.keys)) for spec in specs}
+        for name, side in asset.side_tables.items():
+            merges[name] = state.sync(tables[name], side.zone, side.name, keys=list(side.keys))
         delta_seconds = time.perf_counter() - delta_started
 
-        findings = report(tables, storage) if report else Findings()
+        findings = report(tables, state) if report else Findings()
         for index, spec in enumerate(specs):
             table = tables[spec.name]
             metadata = {
                 **table_metadata(table, pii=pii_columns(table.column_names), descriptions=dict(spec.columns)),
                 "merge": dg.MetadataValue.json(merges[spec.name]),
-                "delta_version": lake.version(spec.zone, spec.name),
-                "dagster/uri": dg.MetadataValue.path(lake.table_uri(spec.zone, spec.name)),
+                "delta_version": state.version(spec.zone, spec.name),
+                "dagster/uri": dg.MetadataValue.path(state.uri(spec.zone, spec.name)),
                 # one computation serves all outputs: its times are reported once, on the first
                 **({"compute_seconds": round(compute_seconds, 2), "delta_write_seconds": round(delta_seconds, 2)} if index == 0 else {}),
-                **(_side_metadata(side_tables, tables) if index == 0 else {}),
+                **(_side_metadata(asset.side_tables, tables) if index == 0 else {}),
                 **findings.metadata.get(spec.name, {}),
             }
             yield dg.MaterializeResult(asset_key=spec.key, metadata=metadata)
             yield check_rules(table, spec, asset_key=spec.key)
         yield from findings.checks
 
-    return _tables
+    return asset.define(compute)
 
 
 def _side_metadata(side_tables: Mapping[str, SideTable], tables: dict[str, pa.Table]) -> dict:

@@ -18,7 +18,7 @@ from hub_platform.defs.raw.assets import feed_tags, raw_key
 from hub_platform.lib.governance import pii_columns
 from hub_platform.lib.gx import check_table
 from hub_platform.lib.metadata import column_schema, markdown_table, table_metadata
-from hub_platform.lib.resources import StorageResource
+from hub_platform.lib.tables import State, TableSpec, ZoneAsset
 from hub_platform.sources.contract import Contract, Registry
 
 CHECKS = {
@@ -40,25 +40,26 @@ def _clean_feed_asset(feed: str, contracts: list[Contract]) -> dg.AssetsDefiniti
     key = clean_key(feed)
     descriptions = {c.name: c.description for c in contract.columns if c.description}
 
-    @dg.asset(
-        key=key,
-        deps=[raw_key(feed)],
-        group_name="clean",
+    spec = TableSpec(
+        zone="clean", name=feed, keys=tuple(contract.keys),
         description=f"Typed, standardized rows of feed `{feed}` (entity `{contract.entity}`) from "
         f"{', '.join(sources)}, with lineage columns back to the raw bytes. "
         + ("Change feed: events applied in log-sequence order into the current state (log in "
            f"`clean/{feed}_changes`). " if contract.cdc else "Later deliveries replace earlier rows of the same key. ")
         + (f"Every delivered version is kept in `clean/{feed}_history`. " if contract.history else "")
         + "Rows that break the contract are in `quarantine/<source>` with the rule and reason.",
-        owners=sorted({c.owner for c in contracts}),
-        tags=feed_tags(contracts, "clean"),
-        kinds={"delta", "pyarrow"},
-        metadata={"dagster/column_schema": column_schema(clean_schema(contract), descriptions, pii_columns(clean_schema(contract).names))},
-        automation_condition=dg.AutomationCondition.eager(),
-        check_specs=[dg.AssetCheckSpec(name, asset=key, description=text, blocking=name in BLOCKING) for name, text in CHECKS.items()],
     )
-    def clean_feed(context: dg.AssetExecutionContext, storage: StorageResource):
-        raw = storage.raw()
+    asset = ZoneAsset(
+        specs=[spec], deps=[raw_key(feed)], owners=sorted({c.owner for c in contracts}), tags=feed_tags(contracts),
+        kinds=frozenset({"delta", "pyarrow"}),
+        metadata={"dagster/column_schema": column_schema(clean_schema(contract), descriptions, pii_columns(clean_schema(contract).names))},
+        # clean follows raw at once: its own checks are what hold bad data back from the zones below
+        automation_condition=dg.AutomationCondition.eager(),
+        checks=[dg.AssetCheckSpec(name, asset=key, description=text, blocking=name in BLOCKING) for name, text in CHECKS.items()],
+    )
+
+    def clean_feed(context: dg.AssetExecutionContext, tables: State, _notifications):
+        raw = tables.storage.raw()
         zone = CleanZone(raw.lake)
         outcomes, merge_metrics = zone.process(raw, contracts, context.run_id)
         for outcome in outcomes:
@@ -73,7 +74,7 @@ def _clean_feed_asset(feed: str, contracts: list[Contract]) -> dg.AssetsDefiniti
         if new_drift:
             context.log.warning(f"schema drift in {feed}: unexpected column(s) {new_drift}, kept in _extra")
 
-        yield dg.MaterializeResult(metadata={
+        yield dg.MaterializeResult(asset_key=key, metadata={
             **table_metadata(table, pii=pii_columns(table.column_names), descriptions=descriptions),
             "files_processed": len(outcomes),
             "rows_clean_this_run": sum(o.rows_clean for o in outcomes),
@@ -90,6 +91,7 @@ def _clean_feed_asset(feed: str, contracts: list[Contract]) -> dg.AssetsDefiniti
         })
         yield check_table(table, contract, asset_key=key, extra=hand_written(feed))
         yield dg.AssetCheckResult(
+            asset_key=key,
             check_name="rows_accounted_for",
             passed=accounting.passed,
             metadata={
@@ -102,19 +104,21 @@ def _clean_feed_asset(feed: str, contracts: list[Contract]) -> dg.AssetsDefiniti
             },
         )
         yield dg.AssetCheckResult(
+            asset_key=key,
             check_name="no_failed_files",
             passed=not accounting.failed,
             severity=dg.AssetCheckSeverity.WARN,
             metadata={"failed_files": dg.MetadataValue.json(accounting.failed[:50]), "count": len(accounting.failed)},
         )
         yield dg.AssetCheckResult(
+            asset_key=key,
             check_name="no_schema_drift",
             passed=not accounting.unexpected_columns,
             severity=dg.AssetCheckSeverity.WARN,
             metadata={"unexpected_columns": dg.MetadataValue.json(accounting.unexpected_columns)},
         )
 
-    return clean_feed
+    return asset.define(clean_feed)
 
 
 def clean_assets(registry: Registry) -> list[dg.AssetsDefinition]:

@@ -19,7 +19,6 @@ from hub_platform.defs.curated import activity, master_data, planning, product_m
 from hub_platform.defs.curated.matching_quality import matching_quality
 from hub_platform.defs.curated.sales_orders import CHANNELS
 from hub_platform.lib.metadata import markdown_table
-from hub_platform.lib.resources import StorageResource
 from hub_platform.lib.tables import Findings, Inputs, SideTable, TableSpec, Zone, table_assets
 from hub_platform.sources.reference import REFERENCE_DIR, SHIPMENT_STATUSES, carrier_status_map
 
@@ -136,7 +135,7 @@ def _clean(*feeds: str) -> list[dg.AssetKey]:
     return [clean_key(feed) for feed in feeds]
 
 
-def _xref_report(tables: dict[str, pa.Table], storage: StorageResource) -> Findings:
+def _xref_report(tables: dict[str, pa.Table], read: Inputs) -> Findings:
     xref = tables["product_xref"]
     rules = xref.group_by("match_rule").aggregate([("code", "count")]).to_pylist()
     doubtful = xref.filter(pc.is_in(xref["match_rule"], pa.array(["fuzzy", "unmatched"])))
@@ -146,7 +145,7 @@ def _xref_report(tables: dict[str, pa.Table], storage: StorageResource) -> Findi
             markdown_table(doubtful, ["code_type", "code", "product_id", "match_rule", "match_score", "evidence"], limit=25)
         ),
     }
-    quality = matching_quality(xref, storage.truth())
+    quality = matching_quality(xref, read.truth())
     if quality is not None:
         metadata.update(quality.metadata())
     return Findings(metadata={"product_xref": metadata})
@@ -237,7 +236,7 @@ def _inventory_planning(read: Inputs):
     return {"inventory_planning": planning.inventory_plan(latest, demand, lead)}
 
 
-def _planning_report(tables: dict[str, pa.Table], storage: StorageResource) -> Findings:
+def _planning_report(tables: dict[str, pa.Table], _read: Inputs) -> Findings:
     return Findings(metadata={"inventory_planning": planning_summary(tables["inventory_planning"])})
 
 

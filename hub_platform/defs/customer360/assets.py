@@ -11,7 +11,7 @@ fails below the F1 measured as achievable.
 
 import io
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import pandas as pd
@@ -22,16 +22,16 @@ from hub_platform.defs.curated.assets import curated_key
 from hub_platform.defs.customer360 import customer_profile
 from hub_platform.defs.customer360.identity import clusters, evaluation, golden, model, records
 from hub_platform.defs.customer360.identity.settings import default_description
-from hub_platform.lib.automation import FOLLOWS_UPSTREAM
-from hub_platform.lib.gx import TableRules, check_rules
+from hub_platform.lib.gx import check_rules
 from hub_platform.lib.metadata import markdown_table, table_metadata
-from hub_platform.lib.resources import SparkResource, StorageResource
 from hub_platform.lib.spark import releasing
-from hub_platform.lib.tables import Findings, Inputs, Zone, as_arrow, hand_written_asset, table_assets
+from hub_platform.lib.tables import Findings, Inputs, State, Zone, ZoneAsset, as_arrow, gx_check, table_assets
 from hub_platform.sources.contract import Registry
 from hub_platform.sources.reference import fx_rates
 
 OWNER = "team:customer-data"
+# the profile follows every change of its inputs; one older than this means the zone stopped moving
+PROFILE_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(days=3), warn_window=timedelta(days=1))
 SPARK = frozenset({"spark", "splink", "delta"})
 # pairwise F1 against the ground truth below which identity resolution is failing: the issue's target,
 # met with room on the samples (measured in the README's identity figures)
@@ -76,54 +76,63 @@ MODEL = _spec(
     "(transforms/identity/matching.yaml) no longer match it.",
     not_null=("trained_at", "model_json"),
 )
-IDENTITY_RULES = TableRules(name="identity", keys=("record_id",), not_null=("customer_id",))
-HISTORY_RULES = TableRules(name="id_history", keys=("change_id",), not_null=("event", "changed_at"),
-                           allowed=(("event", ("merged", "split", "created", "retired")),), may_be_empty=True)
+IDENTITY = _spec(
+    "identity", ("record_id",),
+    "Which customer every person record belongs to: the match evidence clustered at the threshold (connected "
+    "components on Spark), with customer ids that stay stable across runs: the same data gives the same ids, new "
+    "records join existing customers or found new ones.",
+    not_null=("customer_id",),
+)
+ID_HISTORY = _spec(
+    "id_history", ("change_id",),
+    "How customer ids changed run by run: created, merged (into the id that kept most records), split (records "
+    "moved to a new id) and retired, with the records moved.",
+    not_null=("event", "changed_at"), allowed=(("event", ("merged", "split", "created", "retired")),), may_be_empty=True,
+)
 
 
 def _records_build(registry: Registry):
     feeds = records.person_feeds(registry)
 
     def build(read: Inputs):
-        tables = {feed: read.lake.read("clean", feed) for feed in feeds}
+        tables = {feed: read.arrow("clean", feed) for feed in feeds}
         return {"person_records": records.person_records(tables, [c for contracts in feeds.values() for c in contracts])}
 
     return build
 
 
-def latest_model(lake) -> dict | None:
+def latest_model(read: Inputs) -> dict | None:
     """The most recently trained match model, or None before the first training."""
-    if not lake.has_table("customer360", "match_model"):
+    if not read.exists("customer360", "match_model"):
         return None
-    trained = lake.read("customer360", "match_model").sort_by([("trained_at", "descending")])
+    trained = read.arrow("customer360", "match_model").sort_by([("trained_at", "descending")])
     return json.loads(trained["model_json"][0].as_py())
 
 
 def _match_model_asset() -> dg.AssetsDefinition:
-    @dg.asset(**hand_written_asset(
-        MODEL, deps=[PERSON_RECORDS.key], owners=[OWNER], kinds=SPARK, description=MODEL.description,
-        check="One row per model; a model present.",
-        config_schema={"retrain": dg.Field(bool, default_value=False, description="train again even if the model is current")}))
-    def match_model(context: dg.AssetExecutionContext, storage: StorageResource, spark: SparkResource):
-        lake = storage.lake()
-        current = latest_model(lake)
-        why = ("asked to retrain" if context.op_config["retrain"] else "no model yet" if current is None
+    asset = ZoneAsset(
+        specs=[MODEL], deps=[PERSON_RECORDS.key], owners=[OWNER], kinds=SPARK,
+        checks=[gx_check(MODEL, "One row per model; a model present.")],
+        config_schema={"retrain": dg.Field(bool, default_value=False, description="train again even if the model is current")},
+    )
+
+    def match_model(context: dg.AssetExecutionContext, tables: State, _notifications):
+        current = latest_model(tables)
+        why = ("asked to retrain" if tables.config["retrain"] else "no model yet" if current is None
                else "matching settings changed" if not model.model_is_current(current) else None)
         if why:
-            person = lake.read("customer360", "person_records")
-            with releasing(spark.session()) as session:
-                trained = model.train_model(person, model.linkage_api("spark", session))
+            person = tables.arrow("customer360", "person_records")
+            with releasing(tables.spark):
+                trained = model.train_model(person, model.linkage_api("spark", tables.spark))
             text = json.dumps(trained, sort_keys=True)
-            artefact = f"customer360/models/{context.run_id}.json"
-            lake.location.write_bytes(text.encode(), artefact)
+            artefact = tables.save_artefact(text.encode(), f"customer360/models/{context.run_id}.json")
             row = {"model_id": context.run_id, "trained_at": datetime.now(UTC), "records": person.num_rows,
-                   "prior": trained["probability_two_random_records_match"], "artefact": lake.location.uri(artefact),
-                   "model_json": text}
-            lake.write(pa.Table.from_pylist([row]), "customer360", "match_model")
-            context.log.info(f"trained a new match model ({why}) on {person.num_rows:,} records; saved to {row['artefact']}")
+                   "prior": trained["probability_two_random_records_match"], "artefact": artefact, "model_json": text}
+            tables.write(pa.Table.from_pylist([row]), "customer360", "match_model")
+            context.log.info(f"trained a new match model ({why}) on {person.num_rows:,} records; saved to {artefact}")
             current = trained
-        table = lake.read("customer360", "match_model")
-        yield dg.MaterializeResult(metadata={
+        table = tables.arrow("customer360", "match_model")
+        yield dg.MaterializeResult(asset_key=MODEL.key, metadata={
             **table_metadata(table, preview=False),
             "trained_this_run": why is not None,
             "reason": why or "reused the current model",
@@ -133,7 +142,7 @@ def _match_model_asset() -> dg.AssetsDefinition:
         })
         yield check_rules(table, MODEL, asset_key=MODEL.key)
 
-    return match_model
+    return asset.define(match_model)
 
 
 def _parameters_markdown(trained: dict) -> str:
@@ -145,94 +154,81 @@ def _parameters_markdown(trained: dict) -> str:
 
 
 def _evidence(read: Inputs):
-    trained = latest_model(read.lake)
-    person = read.lake.read("customer360", "person_records")
+    trained = latest_model(read)
+    person = read.arrow("customer360", "person_records")
     return {"match_evidence": model.predict_pairs(person, trained, model.linkage_api("spark", read.spark))}
 
 
-def _truth(storage: StorageResource) -> pd.DataFrame | None:
-    truth = storage.truth()
+def _truth(read: Inputs) -> pd.DataFrame | None:
+    truth = read.truth()
     if not truth.exists("persons.csv"):
         return None
     return evaluation.truth_by_record(pd.read_csv(io.BytesIO(truth.read_bytes("persons.csv")), dtype=str))
 
 
 def _identity_asset() -> dg.AssetsDefinition:
-    identity_key, history_key = CUSTOMER360.key("identity"), CUSTOMER360.key("id_history")
-
-    @dg.multi_asset(
-        specs=[
-            dg.AssetSpec(identity_key, deps=[PERSON_RECORDS.key, EVIDENCE.key], group_name="customer360", owners=[OWNER],
-                         tags={"zone": "customer360"}, kinds=set(SPARK), automation_condition=FOLLOWS_UPSTREAM,
-                         description="Which customer every person record belongs to: the match evidence clustered at the "
-                         "threshold (connected components on Spark), with customer ids that stay stable across runs: "
-                         "the same data gives the same ids, new records join existing customers or found new ones."),
-            dg.AssetSpec(history_key, deps=[identity_key], group_name="customer360", owners=[OWNER], tags={"zone": "customer360"},
-                         kinds={"delta"}, automation_condition=FOLLOWS_UPSTREAM,
-                         description="How customer ids changed run by run: created, merged (into the id that kept most "
-                         "records), split (records moved to a new id) and retired, with the records moved."),
-        ],
-        check_specs=[
-            dg.AssetCheckSpec("great_expectations", asset=identity_key, blocking=True, description="One customer per record."),
-            dg.AssetCheckSpec("great_expectations", asset=history_key, blocking=True, description="Declared events."),
-            dg.AssetCheckSpec("f1_against_truth", asset=identity_key, blocking=True,
+    asset = ZoneAsset(
+        specs=[IDENTITY, ID_HISTORY], deps=[PERSON_RECORDS.key, EVIDENCE.key], owners=[OWNER], kinds=SPARK,
+        name="customer360__identity",
+        checks=[
+            gx_check(IDENTITY, "One customer per record."),
+            gx_check(ID_HISTORY, "Declared events."),
+            dg.AssetCheckSpec("f1_against_truth", asset=IDENTITY.key, blocking=True,
                               description=f"Pairwise F1 against the sample's ground truth is at least {MIN_PAIRWISE_F1} "
                               "(skipped where the lake has no ground truth beside it)."),
         ],
-        can_subset=False,
-        name="customer360__identity",
     )
-    def identity(context: dg.AssetExecutionContext, storage: StorageResource, spark: SparkResource):
-        lake = storage.lake()
-        person = lake.read("customer360", "person_records", columns=["record_id"])
-        evidence = lake.read("customer360", "match_evidence", columns=["record_id_l", "record_id_r", "match_probability"])
-        with releasing(spark.session()) as session:
+
+    def identity(context: dg.AssetExecutionContext, tables: State, _notifications):
+        person = tables.arrow("customer360", "person_records", columns=["record_id"])
+        evidence = tables.arrow("customer360", "match_evidence", columns=["record_id_l", "record_id_r", "match_probability"])
+        with releasing(tables.spark):
             clustered = clusters.cluster_records(person["record_id"], evidence, default_description().match_threshold,
-                                                 model.linkage_api("spark", session))
-        previous = lake.read("customer360", "identity").to_pandas() if lake.has_table("customer360", "identity") else None
+                                                 model.linkage_api("spark", tables.spark))
+        previous = tables.pandas("customer360", "identity") if tables.exists("customer360", "identity") else None
         assignment, history = clusters.assign_customer_ids(clustered, previous)
-        changes = lake.sync(pa.Table.from_pandas(assignment, preserve_index=False), "customer360", "identity", keys=["record_id"])
+        changes = tables.sync(pa.Table.from_pandas(assignment, preserve_index=False), "customer360", "identity", keys=["record_id"])
         history = history.assign(
             change_id=context.run_id + ":" + history.event + ":" + history.old_customer_id.fillna("") + ">" + history.new_customer_id.fillna(""),
             changed_at=datetime.now(UTC), run_id=context.run_id)
         if len(history):
-            lake.write(as_arrow(history), "customer360", "id_history")
-        every_change = lake.read("customer360", "id_history") if lake.has_table("customer360", "id_history") else as_arrow(history)
-        table = lake.read("customer360", "identity")
+            tables.write(as_arrow(history), "customer360", "id_history")
+        every_change = tables.arrow("customer360", "id_history") if tables.exists("customer360", "id_history") else as_arrow(history)
+        table = tables.arrow("customer360", "identity")
         metadata = {
             **table_metadata(table),
             "customers": int(assignment.customer_id.nunique()),
             "merge": dg.MetadataValue.json(changes),
             "changes_this_run": dg.MetadataValue.json(history.event.value_counts().to_dict()),
         }
-        truth = _truth(storage)
+        truth = _truth(tables)
         scores = evaluation.evaluate(assignment, truth).as_dict() if truth is not None else None
         if scores:
             metadata["quality_vs_truth"] = dg.MetadataValue.json({k: round(v, 4) for k, v in scores.items()})
             metadata["pairwise_f1"] = dg.MetadataValue.float(round(scores["pairwise_f1"], 4))
-        yield dg.MaterializeResult(asset_key=identity_key, metadata=metadata)
-        yield dg.MaterializeResult(asset_key=history_key, metadata={
+        yield dg.MaterializeResult(asset_key=IDENTITY.key, metadata=metadata)
+        yield dg.MaterializeResult(asset_key=ID_HISTORY.key, metadata={
             **table_metadata(every_change),
             "this_run": dg.MetadataValue.md(markdown_table(pa.Table.from_pandas(history.drop(columns=["record_ids"]), preserve_index=False))),
         })
-        yield check_rules(table, IDENTITY_RULES, asset_key=identity_key)
-        yield check_rules(every_change, HISTORY_RULES, asset_key=history_key)
+        yield check_rules(table, IDENTITY, asset_key=IDENTITY.key)
+        yield check_rules(every_change, ID_HISTORY, asset_key=ID_HISTORY.key)
         yield dg.AssetCheckResult(
-            asset_key=identity_key, check_name="f1_against_truth",
+            asset_key=IDENTITY.key, check_name="f1_against_truth",
             passed=scores is None or scores["pairwise_f1"] >= MIN_PAIRWISE_F1,
             metadata={"pairwise_f1": scores["pairwise_f1"] if scores else "no ground truth beside this lake",
                       "threshold": MIN_PAIRWISE_F1},
         )
 
-    return identity
+    return asset.define(identity)
 
 
 def _golden(read: Inputs):
     return {"golden_record": golden.golden_records(
-        read.lake.read("customer360", "person_records"), read.pandas("customer360", "identity"), read.pandas("clean", "email_events"))}
+        read.arrow("customer360", "person_records"), read.pandas("customer360", "identity"), read.pandas("clean", "email_events"))}
 
 
-def _golden_report(tables: dict[str, pa.Table], storage: StorageResource) -> Findings:
+def _golden_report(_tables: dict[str, pa.Table], _read: Inputs) -> Findings:
     rules = pd.DataFrame([{"field": r.field, "columns": ", ".join(r.columns), "rule": r.rule, "why": r.why} for r in golden.SURVIVORSHIP])
     return Findings(metadata={"golden_record": {"survivorship": dg.MetadataValue.md(markdown_table(pa.Table.from_pandas(rules)))}})
 
@@ -252,7 +248,7 @@ def _profile_build(registry: Registry):
     return build
 
 
-def _profile_report(tables: dict[str, pa.Table], storage: StorageResource) -> Findings:
+def _profile_report(tables: dict[str, pa.Table], _read: Inputs) -> Findings:
     customers = tables["profile"].to_pandas()
     segments = customers.groupby("rfm_segment").agg(customers=("customer_id", "size"), lifetime_value_gbp=("lifetime_value_gbp", "sum"))
     return Findings(metadata={"profile": {
@@ -269,9 +265,9 @@ def customer360_assets(registry: Registry) -> list[dg.AssetsDefinition]:
         _match_model_asset(),
         table_assets([EVIDENCE], deps=[PERSON_RECORDS.key, MODEL.key], build=_evidence, **common),
         _identity_asset(),
-        table_assets([GOLDEN], deps=[PERSON_RECORDS.key, CUSTOMER360.key("identity"), clean_key("email_events")], build=_golden,
+        table_assets([GOLDEN], deps=[PERSON_RECORDS.key, IDENTITY.key, clean_key("email_events")], build=_golden,
                      report=_golden_report, **{**common, "kinds": frozenset({"pandas", "delta"})}),
-        table_assets([PROFILE], deps=[GOLDEN.key, CUSTOMER360.key("identity"), PERSON_RECORDS.key, *map(curated_key, ("sales_order",
+        table_assets([PROFILE], deps=[GOLDEN.key, IDENTITY.key, PERSON_RECORDS.key, *map(curated_key, ("sales_order",
                      "sales_order_line", "web_event")), clean_key("email_events"), clean_key("contact_center_calls")],
-                     build=_profile_build(registry), report=_profile_report, **common),
+                     build=_profile_build(registry), report=_profile_report, freshness=PROFILE_FRESHNESS, **common),
     ]

@@ -13,6 +13,7 @@ statsforecast runs on this machine's cores, or on Spark when the hub's Spark is 
 import base64
 import io
 import os
+from datetime import timedelta
 
 import dagster as dg
 import pandas as pd
@@ -24,8 +25,8 @@ from hub_platform.defs.forecast import anomalies, demand_series, forecasting
 from hub_platform.defs.forecast.charts import forecast_chart
 from hub_platform.lib.gx import check_rules
 from hub_platform.lib.metadata import markdown_table, table_metadata
-from hub_platform.lib.resources import NotificationResource, StorageResource
-from hub_platform.lib.tables import Findings, Inputs, Zone, hand_written_asset, table_assets
+from hub_platform.lib.resources import NotificationResource
+from hub_platform.lib.tables import Findings, Inputs, State, Zone, ZoneAsset, gx_check, table_assets
 from hub_platform.sources import reference
 
 OWNER = "team:demand-planning"
@@ -104,12 +105,16 @@ ANOMALIES = _spec(
     "sales_anomalies", ("product_id", "location_id", "sales_date"),
     "Days whose store sales are improbable given the days around them (negative-binomial tail probability; promotions "
     "expected to sell more; a drop only where a stock snapshot shows stock on hand), with severity and explanation. Recent ones are "
-    "alerted through the notification channel; precision and recall against the sample's truth are in the metadata.",
+    "alerted through the notification channel; precision and recall against the sample's truth are in the metadata. "
+    f"Alerts go out for anomalies in the last {ALERT_RECENT_DAYS} days of sales not alerted before (local outbox, or SNS "
+    "when HUB_SNS_TOPIC_ARN is set), before they are recorded.",
     not_null=("severity", "explanation"), allowed=(("direction", ("spike", "drop")), ("severity", ("low", "medium", "high"))),
     may_be_empty=True,
 )
 
 
+# refreshed nightly: a forecast older than two nights means the gate keeps refusing it or the runs stopped
+PUBLISHED_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=50), warn_window=timedelta(hours=26))
 # the daily store-sales settings, statsforecast on every core of this machine
 CONFIG = forecasting.ForecastConfig(n_jobs=os.cpu_count() or 1)
 
@@ -152,10 +157,8 @@ def _png_markdown(png: bytes, title: str) -> str:
     return f"![{title}](data:image/png;base64,{base64.b64encode(png).decode()})"
 
 
-def _candidate_report(tables: dict[str, pa.Table], storage: StorageResource) -> Findings:
-    lake = storage.lake()
-    read = lambda name: lake.read("forecast", name).to_pandas()  # noqa: E731
-    target, folds, metrics, choice, classes = (read(n) for n in ("target_series", "backtest_folds", "backtest_metrics",
+def _candidate_report(tables: dict[str, pa.Table], read: Inputs) -> Findings:
+    target, folds, metrics, choice, classes = (read.pandas("forecast", n) for n in ("target_series", "backtest_folds", "backtest_metrics",
                                                                   "model_choice", "series_class"))
     passed, figures = forecasting.gate(forecasting.portfolio_figures(folds, metrics, choice))
     shown = forecasting.representative_series(classes, target)
@@ -213,7 +216,7 @@ def _export(read: Inputs):
     }
 
 
-def _export_report(tables: dict[str, pa.Table], storage: StorageResource) -> Findings:
+def _export_report(tables: dict[str, pa.Table], _read: Inputs) -> Findings:
     return Findings(metadata={"inventory_planning": planning_summary(tables["inventory_planning"])})
 
 
@@ -240,23 +243,20 @@ def _anomaly_messages(found: pd.DataFrame) -> list[dict]:
 def _sales_anomalies_asset() -> dg.AssetsDefinition:
     spec = ANOMALIES
 
-    @dg.asset(**hand_written_asset(
-        spec, deps=[TARGET.key, RELATED.key, curated_key("location")], owners=[OWNER], kinds=PANDAS,
-        description=spec.description + f" Alerts go out for anomalies in the last {ALERT_RECENT_DAYS} days of sales "
-        "not alerted before (local outbox, or SNS when HUB_SNS_TOPIC_ARN is set), before they are recorded.",
-        check="One row per product, location and day; declared values."))
-    def sales_anomalies(context: dg.AssetExecutionContext, storage: StorageResource, notifications: NotificationResource):
-        lake = storage.lake()
-        retail = lake.read("curated", "location", columns=["location_id"], filters=[("location_type", "in", RETAIL)])
-        target = lake.read("forecast", "target_series", filters=[("location_id", "in", retail["location_id"].to_pylist())]).to_pandas()
-        found = anomalies.detect_sales_anomalies(target, lake.read("forecast", "related_series").to_pandas())
-        known = set(_anomaly_id(lake.read("forecast", spec.name, columns=ANOMALY_KEYS).to_pandas())) \
-            if lake.has_table("forecast", spec.name) else set()
+    asset = ZoneAsset(specs=[spec], deps=[TARGET.key, RELATED.key, curated_key("location")], owners=[OWNER], kinds=PANDAS,
+                      checks=[gx_check(spec, "One row per product, location and day; declared values.")])
+
+    def sales_anomalies(_context: dg.AssetExecutionContext, tables: State, notifications: NotificationResource):
+        retail = tables.arrow("curated", "location", columns=["location_id"], filters=[("location_type", "in", RETAIL)])
+        target = tables.pandas("forecast", "target_series", filters=[("location_id", "in", retail["location_id"].to_pylist())])
+        found = anomalies.detect_sales_anomalies(target, tables.pandas("forecast", "related_series"))
+        known = set(_anomaly_id(tables.pandas("forecast", spec.name, columns=ANOMALY_KEYS))) \
+            if tables.exists("forecast", spec.name) else set()
         recent = found.sales_date > pd.Timestamp(target.ds.max()) - pd.Timedelta(days=ALERT_RECENT_DAYS)
         fresh = found[recent & ~_anomaly_id(found).isin(known)]
         sent = notifications.send("sales_anomaly", _anomaly_messages(fresh))
         table = pa.Table.from_pandas(found, preserve_index=False)
-        lake.sync(table, "forecast", spec.name, keys=ANOMALY_KEYS)
+        tables.sync(table, "forecast", spec.name, keys=ANOMALY_KEYS)
         metadata = {
             **table_metadata(table),
             "alerts_sent": sent,
@@ -265,16 +265,16 @@ def _sales_anomalies_asset() -> dg.AssetsDefinition:
                 pa.Table.from_pandas(found.sort_values("score", ascending=False), preserve_index=False),
                 ["product_id", "location_id", "sales_date", "units", "expected", "severity", "explanation"], limit=15)),
         }
-        truth = storage.truth()
+        truth = tables.truth()
         if truth.exists("sales_anomalies.csv"):
             injected = pd.read_csv(io.BytesIO(truth.read_bytes("sales_anomalies.csv")))
             injected = injected.assign(product_id=injected.sku, sales_date=pd.to_datetime(injected.date))
             quality = anomalies.evaluate_anomalies(found, injected)
             metadata["quality_vs_truth"] = dg.MetadataValue.json({k: round(float(v), 4) for k, v in quality.items()})
-        yield dg.MaterializeResult(metadata=metadata)
-        yield check_rules(lake.read("forecast", spec.name), spec, asset_key=spec.key)
+        yield dg.MaterializeResult(asset_key=spec.key, metadata=metadata)
+        yield check_rules(tables.arrow("forecast", spec.name), spec, asset_key=spec.key)
 
-    return sales_anomalies
+    return asset.define(sales_anomalies)
 
 
 def forecast_assets() -> list[dg.AssetsDefinition]:
@@ -294,7 +294,7 @@ def forecast_assets() -> list[dg.AssetsDefinition]:
                          "beats_seasonal_naive", asset=CANDIDATE.key, blocking=True,
                          description="The chosen models' held-out WAPE is below the seasonal naive's on the same series: "
                          "otherwise the candidate is not published and the previous forecast stays.")], **common),
-        table_assets([PUBLISHED], deps=[CANDIDATE.key], build=_published, **common),
+        table_assets([PUBLISHED], deps=[CANDIDATE.key, *backtest], build=_published, freshness=PUBLISHED_FRESHNESS, **common),
         table_assets([EXPORT, PLANNING], deps=[PUBLISHED.key, *map(curated_key, ("product", "location", "inventory_position",
                                                                                  "daily_sales", "supplier", "purchase_order"))],
                      build=_export, report=_export_report, name="forecast__planning", kinds=frozenset({"spark", "delta"}),

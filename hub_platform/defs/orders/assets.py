@@ -22,8 +22,8 @@ from hub_platform.defs.orders import delivery_alerts, eta, geofences, perfect_or
 from hub_platform.lib.automation import FOLLOWS_UPSTREAM
 from hub_platform.lib.gx import check_rules
 from hub_platform.lib.metadata import markdown_table, table_metadata
-from hub_platform.lib.resources import NotificationResource, StorageResource
-from hub_platform.lib.tables import Findings, Inputs, Zone, hand_written_asset, table_assets
+from hub_platform.lib.resources import NotificationResource
+from hub_platform.lib.tables import Findings, Inputs, SideTable, State, Zone, ZoneAsset, gx_check, table_assets
 
 OWNER = "team:logistics"
 PANDAS = frozenset({"pandas", "delta"})
@@ -95,10 +95,13 @@ DRIVER_PROFILE = _spec(
     "driver_profile", ("driver_id",),
     "Per driver: routes, punctuality, lateness, dwell, distance and speeding incidents.",
 )
-DELAY_ALERT_RULES = _spec(
+DELAY_ALERTS = _spec(
     "delay_alerts", ("alert_id",),
     "Every delay alert sent: one per order and change of state (late when the predicted arrival falls after the "
-    "promised window, cleared when a later prediction is back inside), addressed to the customer and the driver.",
+    "promised window, cleared when a later prediction is back inside), addressed to the customer and the driver. "
+    "Each new alert goes through the notification channel (local outbox, or SNS when HUB_SNS_TOPIC_ARN is set) before "
+    "it is recorded, so a failed run can repeat an alert (same alert_id) but never lose one. The per-order state is in "
+    "orders/alert_state.",
     not_null=("order_id", "state", "raised_at"), allowed=(("state", ("late", "cleared")),), may_be_empty=True,
 )
 # what the landing sensor runs with each telemetry micro-batch, so a delay is alerted within minutes
@@ -133,7 +136,7 @@ def _route_plan(read: Inputs):
     return {"route_stop": plan.stops, "route": plan.routes}
 
 
-def _plan_report(tables: dict[str, pa.Table], storage: StorageResource) -> Findings:
+def _plan_report(tables: dict[str, pa.Table], _read: Inputs) -> Findings:
     routes, stops = tables["route"].to_pandas(), tables["route_stop"].to_pandas()
     planned = stops[stops.status == "planned"]
     by_depot = routes.groupby("depot_id").agg(routes=("route_id", "size"), stops=("stops", "sum"), km=("route_km", "sum"),
@@ -164,9 +167,9 @@ def _eta_predictions(read: Inputs):
     return {"eta_predictions": eta.predict_arrivals(pings, stops, routes, read.pandas("orders", "stop_visits"))}
 
 
-def _truth(storage: StorageResource) -> pd.DataFrame | None:
+def _truth(read: Inputs) -> pd.DataFrame | None:
     """The generator's true deliveries, where the lake has ground truth beside it (quality figures only)."""
-    truth = storage.truth()
+    truth = read.truth()
     if not truth.exists("deliveries.csv"):
         return None
     frame = pd.read_csv(io.BytesIO(truth.read_bytes("deliveries.csv")), dtype={"vehicle_id": "string"})
@@ -175,17 +178,16 @@ def _truth(storage: StorageResource) -> pd.DataFrame | None:
     return frame
 
 
-def _eta_report(tables: dict[str, pa.Table], storage: StorageResource) -> Findings:
+def _eta_report(tables: dict[str, pa.Table], read: Inputs) -> Findings:
     predictions = tables["eta_predictions"].to_pandas()
-    lake = storage.lake()
-    arrivals = lake.read("orders", "stop_visits", columns=["order_id", "arrived_at"]).to_pandas().dropna()
+    arrivals = read.pandas("orders", "stop_visits", columns=["order_id", "arrived_at"]).dropna()
     by_route = eta.eta_accuracy(predictions, arrivals.rename(columns={"arrived_at": "actual_arrival"}))
     overall = eta.eta_accuracy(predictions, arrivals.rename(columns={"arrived_at": "actual_arrival"}), by=())
     metadata = {
         "eta_mae_minutes": dg.MetadataValue.float(round(float(overall.mae_minutes.iloc[0]), 2)) if len(overall) else None,
         "eta_accuracy_by_route": dg.MetadataValue.md(markdown_table(pa.Table.from_pandas(by_route, preserve_index=False), limit=30)),
     }
-    truth = _truth(storage)
+    truth = _truth(read)
     if truth is not None:
         true_overall = eta.eta_accuracy(predictions, truth[truth.carrier == "fleet"][["order_id", "actual_arrival"]], by=())
         if len(true_overall):
@@ -212,7 +214,7 @@ def _perfect_order(read: Inputs):
     return {"perfect_order": judged, "perfect_order_kpis": perfect_order.perfect_order_kpis(judged)}
 
 
-def _kpi_report(tables: dict[str, pa.Table], storage: StorageResource) -> Findings:
+def _kpi_report(tables: dict[str, pa.Table], _read: Inputs) -> Findings:
     judged = tables["perfect_order"].to_pandas()
     rates = {measure: round(float(judged[measure].dropna().astype(bool).mean()), 4)
              for measure in perfect_order.MEASURES if judged[measure].notna().any()}
@@ -249,32 +251,29 @@ STATE_SCHEMA = pa.schema([
 
 
 def _delay_alerts_asset() -> dg.AssetsDefinition:
-    spec = DELAY_ALERT_RULES
+    spec = DELAY_ALERTS
 
-    @dg.asset(**hand_written_asset(
-        spec, deps=[ETA_PREDICTIONS.key, ROUTE_STOP.key, curated_key("sales_order"), curated_key("location")], owners=[OWNER],
-        kinds=PANDAS,
-        description=spec.description + " Sends each new alert through the notification channel (local outbox, or SNS "
-        "when HUB_SNS_TOPIC_ARN is set) before recording it, so a failed run can repeat an alert (same alert_id) but "
-        "never lose one. The per-order state is in orders/alert_state.",
-        check="Alert ids present and unique; declared states."))
-    def delay_alerts(context: dg.AssetExecutionContext, storage: StorageResource, notifications: NotificationResource):
-        lake = storage.lake()
-        predictions = lake.read("orders", "eta_predictions").to_pandas()
-        state = lake.read("orders", "alert_state").to_pandas() if lake.has_table("orders", "alert_state") else delivery_alerts.empty_state()
-        orders = lake.read("curated", "sales_order", columns=["order_id", "customer_ref", "ship_to_location_id"],
-                           filters=_B2B).to_pandas()
-        addresses = lake.read("orders", "route_stop", columns=["order_id", "driver_id"]).to_pandas().merge(
+    asset = ZoneAsset(
+        specs=[spec], deps=[ETA_PREDICTIONS.key, ROUTE_STOP.key, curated_key("sales_order"), curated_key("location")],
+        owners=[OWNER], kinds=PANDAS, side_tables={"alert_state": SideTable("orders", "alert_state", ("order_id",))},
+        checks=[gx_check(spec, "Alert ids present and unique; declared states.")],
+    )
+
+    def delay_alerts(_context: dg.AssetExecutionContext, tables: State, notifications: NotificationResource):
+        predictions = tables.pandas("orders", "eta_predictions")
+        state = tables.pandas("orders", "alert_state") if tables.exists("orders", "alert_state") else delivery_alerts.empty_state()
+        orders = tables.pandas("curated", "sales_order", columns=["order_id", "customer_ref", "ship_to_location_id"], filters=_B2B)
+        addresses = tables.pandas("orders", "route_stop", columns=["order_id", "driver_id"]).merge(
             orders[["order_id", "customer_ref"]], on="order_id")
-        places = lake.read("curated", "location", columns=["location_id", "timezone"]).to_pandas()
+        places = tables.pandas("curated", "location", columns=["location_id", "timezone"])
         timezones = orders.merge(places, left_on="ship_to_location_id", right_on="location_id").set_index("order_id").timezone
         alerts, state = delivery_alerts.update_alerts(state, predictions, addresses)
         sent = notifications.send("delay_alert", delivery_alerts.alert_messages(alerts, timezones))
         new_alerts = pa.Table.from_pandas(alerts[ALERT_SCHEMA.names], schema=ALERT_SCHEMA, preserve_index=False)
-        lake.upsert(new_alerts, "orders", "delay_alerts", keys=["alert_id"], insert_only=True)
-        lake.sync(pa.Table.from_pandas(state[STATE_SCHEMA.names], schema=STATE_SCHEMA, preserve_index=False),
+        tables.upsert(new_alerts, "orders", "delay_alerts", keys=["alert_id"], insert_only=True)
+        tables.sync(pa.Table.from_pandas(state[STATE_SCHEMA.names], schema=STATE_SCHEMA, preserve_index=False),
                   "orders", "alert_state", keys=["order_id"])
-        every_alert = lake.read("orders", "delay_alerts")
+        every_alert = tables.arrow("orders", "delay_alerts")
         metadata = {
             **table_metadata(every_alert),
             "alerts_this_run": len(alerts),
@@ -283,14 +282,14 @@ def _delay_alerts_asset() -> dg.AssetsDefinition:
             "orders_late_now": int((state.state == "late").sum()),
             "new_alerts": dg.MetadataValue.md(markdown_table(new_alerts, ["order_id", "state", "raised_at", "eta", "promised_end"], limit=20)),
         }
-        truth = _truth(storage)
+        truth = _truth(tables)
         if truth is not None and len(predictions):
             quality = delivery_alerts.evaluate_alerts(every_alert.to_pandas(), predictions, truth)
             metadata["quality_vs_truth"] = dg.MetadataValue.json({k: round(float(v), 4) for k, v in quality.items()})
-        yield dg.MaterializeResult(metadata=metadata)
+        yield dg.MaterializeResult(asset_key=spec.key, metadata=metadata)
         yield check_rules(every_alert, spec, asset_key=spec.key)
 
-    return delay_alerts
+    return asset.define(delay_alerts)
 
 
 def orders_assets() -> list[dg.AssetsDefinition]:
@@ -308,10 +307,10 @@ def orders_assets() -> list[dg.AssetsDefinition]:
                      build=_eta_predictions, report=_eta_report, **common),
         _delay_alerts_asset(),
         table_assets([ORDER_TIMELINE], deps=[curated_key("sales_order"), curated_key("shipment_event"), clean_key("driver_pod"),
-                                             ROUTE_STOP.key, STOP_VISITS.key], build=_order_timeline, **common),
+                                             *stops_and_routes, STOP_VISITS.key], build=_order_timeline, **common),
         table_assets([PERFECT_ORDER, PERFECT_ORDER_KPIS],
                      deps=[curated_key("sales_order"), curated_key("shipment_event"), clean_key("driver_pod"),
-                           clean_key("vehicle_telemetry"), ROUTE_STOP.key, STOP_VISITS.key],
+                           clean_key("vehicle_telemetry"), *stops_and_routes, STOP_VISITS.key],
                      build=_perfect_order, report=_kpi_report, name="orders__perfect_order", **common),
         table_assets([ROUTE_PROFILE, DRIVER_PROFILE], deps=[*stops_and_routes, STOP_VISITS.key, PERFECT_ORDER.key,
                                                             clean_key("vehicle_telemetry")],

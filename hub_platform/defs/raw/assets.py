@@ -12,7 +12,7 @@ from pydantic import Field
 
 from hub_platform.defs.raw.ingest import RawZone
 from hub_platform.lib.metadata import markdown_table, table_metadata
-from hub_platform.lib.resources import StorageResource
+from hub_platform.lib.tables import State, TableSpec, ZoneAsset
 from hub_platform.sources.contract import Contract, Registry
 
 
@@ -24,13 +24,16 @@ class RawIngestConfig(dg.Config):
     )
 
 
+RAW_INGEST_CONFIG = {"files": dg.Field([str], default_value=[], description=RawIngestConfig.model_fields["files"].description)}
+
+
 def raw_key(feed: str) -> dg.AssetKey:
     return dg.AssetKey(["raw", feed])
 
 
-def feed_tags(contracts: list[Contract], zone: str) -> dict[str, str]:
-    """Tags for filtering the asset graph by zone and by source system."""
-    return {"zone": zone, **{f"system/{c.system}": "" for c in contracts}}
+def feed_tags(contracts: list[Contract]) -> dict[str, str]:
+    """Tags for filtering the asset graph by source system (the zone tag comes with every declaration)."""
+    return {f"system/{c.system}": "" for c in contracts}
 
 
 def _raw_feed_asset(feed: str, contracts: list[Contract]) -> dg.AssetsDefinition:
@@ -41,20 +44,23 @@ def _raw_feed_asset(feed: str, contracts: list[Contract]) -> dg.AssetsDefinition
         description="Files this run stored but could not use as their contract says (kept in raw, with reasons).",
     )
 
-    @dg.asset(
-        key=raw_key(feed),
-        group_name="raw",
+    spec = TableSpec(
+        zone="raw", name=feed, keys=("checksum",),
         description=f"Original bytes of every file delivered for feed `{feed}` ({contracts[0].entity}), "
         f"from {len(contracts)} source(s): {', '.join(sorted(sources))}. Immutable, content-addressed "
         "(SHA-256); the `raw/manifest` Delta table records every delivery.",
-        owners=sorted({c.owner for c in contracts}),
-        tags=feed_tags(contracts, "raw"),
-        kinds={"delta", *sorted({c.format.type.replace("cdc_", "") for c in contracts})[:2]},
-        metadata={"sources": dg.MetadataValue.json(sorted(sources))},
-        check_specs=[rejected_check],
     )
-    def raw_feed(context: dg.AssetExecutionContext, config: RawIngestConfig, storage: StorageResource):
-        raw: RawZone = storage.raw()
+    asset = ZoneAsset(
+        specs=[spec], deps=[], owners=sorted({c.owner for c in contracts}), tags=feed_tags(contracts),
+        kinds=frozenset({"delta", *sorted({c.format.type.replace("cdc_", "") for c in contracts})[:2]}),
+        metadata={"sources": dg.MetadataValue.json(sorted(sources))}, checks=[rejected_check],
+        automation_condition=None,  # the landing sensor and the nightly reconciliation start raw runs
+        config_schema=RAW_INGEST_CONFIG,
+    )
+
+    def raw_feed(context: dg.AssetExecutionContext, tables: State, _notifications):
+        config = RawIngestConfig(**tables.config)
+        raw: RawZone = tables.storage.raw()
         landing = raw.landing
         files = [landing.stat(key) for key in config.files] if config.files else raw.landed(contracts)
         unknown = sorted({f.source for f in files} - sources.keys())
@@ -67,6 +73,7 @@ def _raw_feed_asset(feed: str, contracts: list[Contract]) -> dg.AssetsDefinition
             context.log.warning(f"{key} rejected (kept in raw): {reason}")
         manifest = raw.manifest(feed=feed)
         yield dg.MaterializeResult(
+            asset_key=spec.key,
             metadata={
                 "files_ingested": report.count("ingested"),
                 "files_rejected": report.count("rejected"),
@@ -83,6 +90,7 @@ def _raw_feed_asset(feed: str, contracts: list[Contract]) -> dg.AssetsDefinition
             }
         )
         yield dg.AssetCheckResult(
+            asset_key=spec.key,
             check_name="no_rejected_files",
             passed=rejected.num_rows == 0,
             severity=dg.AssetCheckSeverity.WARN,
@@ -93,7 +101,7 @@ def _raw_feed_asset(feed: str, contracts: list[Contract]) -> dg.AssetsDefinition
             },
         )
 
-    return raw_feed
+    return asset.define(raw_feed)
 
 
 def _deliveries_markdown(deliveries: pa.Table) -> str:
