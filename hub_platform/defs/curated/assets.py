@@ -10,13 +10,24 @@ from __future__ import annotations
 import hashlib
 
 import dagster as dg
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from pyspark.sql import functions as F
 
 from hub_platform.defs.clean.assets import clean_key
-from hub_platform.defs.curated import activity, master_data, planning, product_matching, products, sales_orders, shipments
-from hub_platform.defs.curated.matching_quality import matching_quality
+from hub_platform.defs.curated import (
+    activity,
+    master_data,
+    planning,
+    product_matching,
+    product_similarity,
+    products,
+    sales_orders,
+    shipments,
+)
+from hub_platform.defs.curated.keys import surrogate_key
+from hub_platform.defs.curated.matching_quality import label_quality, matching_quality
 from hub_platform.defs.curated.sales_orders import CHANNELS
 from hub_platform.lib.metadata import markdown_table
 from hub_platform.lib.tables import Findings, Inputs, SideTable, TableSpec, Zone, table_assets
@@ -42,13 +53,20 @@ VEHICLE = _spec(
     not_null=("vehicle_id", "depot_id", "capacity_units"),
 )
 PRODUCT_XREF = _spec(
-    "product_xref", ("code_type", "code"),
-    "Cross-reference: every code any system uses for a product (ERP SKU, GTIN, web id, store item code, supplier "
-    "part number) with the product it names, the matching rule, score and evidence. Precision and recall against "
-    "the sample's ground truth are in the metadata.",
-    not_null=("product_id", "product_key", "match_rule"),
-    allowed=(("match_rule", ("system_of_record", "gtin", "purchase_order", "fuzzy", "unmatched")),
-             ("code_type", product_matching.CODE_TYPES)),
+    "product_xref", ("code_type", "system", "code"),
+    "Cross-reference: every code any system uses for a product (SKUs of every system of record, GTIN, web id, store "
+    "item code, supplier part number) with the system that issued it, the product it names, the matching rule, score "
+    "and evidence. Precision and recall are in the metadata: against the sample's ground truth where it exists, "
+    "else against stewards' labels from the review queue.",
+    not_null=("product_id", "product_key", "match_rule", "system"),
+    allowed=(("match_rule", product_matching.MATCH_RULES), ("code_type", product_matching.CODE_TYPES)),
+)
+PRODUCT_PAIRS = _spec(
+    "product_pairs", ("left_id", "right_id"),
+    "Product pairs the fuzzy stage scored (a product and a code of another system) with their match probability, "
+    "the threshold, whether they were linked, the evidence and both wordings: the review queue asks stewards about "
+    "those near the threshold.",
+    not_null=("match_probability", "threshold", "left_record", "right_record"),
 )
 PRODUCT = _spec(
     "product", ("product_key", "valid_from"),
@@ -136,18 +154,28 @@ def _clean(*feeds: str) -> list[dg.AssetKey]:
 
 
 def _xref_report(tables: dict[str, pa.Table], read: Inputs) -> Findings:
-    xref = tables["product_xref"]
+    xref, pairs = tables["product_xref"], tables["product_pairs"]
     rules = xref.group_by("match_rule").aggregate([("code", "count")]).to_pylist()
     doubtful = xref.filter(pc.is_in(xref["match_rule"], pa.array(["fuzzy", "unmatched"])))
+    low, high = product_similarity.REVIEW_BAND
+    near = pairs.filter(pc.and_(pc.greater_equal(pairs["match_probability"], low), pc.less(pairs["match_probability"], high)))
     metadata = {
         "codes_by_rule": dg.MetadataValue.json({r["match_rule"]: r["code_count"] for r in rules}),
         "fuzzy_and_unmatched": dg.MetadataValue.md(
-            markdown_table(doubtful, ["code_type", "code", "product_id", "match_rule", "match_score", "evidence"], limit=25)
+            markdown_table(doubtful, ["code_type", "system", "code", "product_id", "match_rule", "match_score", "evidence"], limit=25)
         ),
+        "pairs_for_review": near.num_rows,
     }
     quality = matching_quality(xref, read.truth())
+    if quality is None:
+        labels = product_matching.labelled_pairs(_review_labels(read))
+        linked = product_matching.linked_pairs(xref.to_pandas())
+        quality = label_quality(linked, labels) if labels is not None else None
     if quality is not None:
         metadata.update(quality.metadata())
+    else:
+        metadata["matching_quality_basis"] = dg.MetadataValue.text(
+            "none: no ground truth beside the lake and no steward labels yet (label pairs with `hub review`)")
     return Findings(metadata={"product_xref": metadata})
 
 
@@ -163,12 +191,32 @@ def _vehicle(read: Inputs):
     return {"vehicle": master_data.vehicles(read.clean("erp_fleet"))}
 
 
+REVIEW_LABELS = dg.AssetKey(["review", "labels"])
+PRODUCT_FEEDS = tuple(product_matching.FEED_COLUMNS)
+
+
+def _review_labels(read: Inputs) -> pd.DataFrame | None:
+    """Stewards' labels from `hub review` (None before the first one is stored)."""
+    return read.pandas("review", "labels") if read.exists("review", "labels") else None
+
+
 def _product_xref(read: Inputs):
-    records = product_matching.code_records(
-        read.clean("erp_products"), read.clean("web_catalog"), read.clean("pos_transactions"), read.clean("erp_purchase_orders")
-    )
-    wordings = product_matching.erp_wordings(read.clean("erp_products_history"))
-    return {"product_xref": product_matching.product_xref(product_matching.link_codes(records, wordings, read.clean("erp_prices")))}
+    def feed(name: str) -> pd.DataFrame:
+        """A clean feed with the columns matching reads; a feed that has never delivered is empty."""
+        if not read.exists("clean", name):
+            return product_matching.empty(name)
+        frame = read.pandas("clean", name)
+        wanted = product_matching.FEED_COLUMNS[name]
+        return frame.reindex(columns=wanted)[wanted]
+
+    labels = product_matching.labelled_pairs(_review_labels(read))
+    linking = product_matching.link_products(product_matching.ProductFeeds(**{name: feed(name) for name in PRODUCT_FEEDS}), labels)
+    schema = "code_type string, system string, code string, product_id string, match_rule string, match_score double, " \
+             "evidence string, sources string"
+    xref = read.spark.createDataFrame(linking.xref[product_matching.XREF_COLUMNS], schema)
+    xref = xref.select("code_type", "system", "code", "product_id", surrogate_key("product", F.col("product_id")).alias("product_key"),
+                       "match_rule", "match_score", "evidence", "sources")
+    return {"product_xref": xref, "product_pairs": linking.pairs}
 
 
 def _product(read: Inputs):
@@ -274,8 +322,8 @@ def curated_assets() -> list[dg.AssetsDefinition]:
         _tables([LOCATION], _clean("erp_locations", "erp_sales_orders"), _location),
         _tables([SUPPLIER], _clean("erp_suppliers"), _supplier),
         _tables([VEHICLE], _clean("erp_fleet"), _vehicle),
-        _tables([PRODUCT_XREF], _clean("erp_products", "web_catalog", "pos_transactions", "erp_purchase_orders", "erp_prices"),
-                _product_xref, report=_xref_report),
+        _tables([PRODUCT_XREF, PRODUCT_PAIRS], [*_clean(*PRODUCT_FEEDS), REVIEW_LABELS], _product_xref,
+                report=_xref_report, name="curated__product_matching"),
         _tables([PRODUCT], [*_clean("erp_products", "web_catalog", "pos_transactions"), xref], _product),
         _tables([PRICE], [*_clean("erp_prices"), xref], _price, side_tables={"unknown_price_sku": _quarantine("unknown_price_sku")}),
         _tables([SALES_ORDER, SALES_ORDER_LINE],

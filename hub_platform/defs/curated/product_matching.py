@@ -1,284 +1,271 @@
-"""Product matching: which codes in which systems name the same product.
+"""Product matching: which codes in which systems name the same product (pure pandas).
 
 One product is an ERP SKU, a web catalogue id, a GTIN on the tills, a store item code and a supplier
-part number. Every code becomes a *code record* (its code, any GTIN it carries, its wording, brand,
-size and the prices seen with it) and is linked to an ERP product by the first rule that applies:
+part number. Every code is linked to a product by the first rule that applies:
 
-1. ``system_of_record``  an ERP SKU is its own product (the ERP is the product master's anchor).
-2. ``gtin``              a valid GTIN equal to an ERP product's GTIN (barcodes are globally unique).
-3. ``purchase_order``    a supplier part number the ERP's purchase order lines give beside a SKU.
-4. ``fuzzy``             no deterministic link: among ERP products of the same brand and pack size,
-                         the one whose product wording matches best, where a till's or web shop's
-                         abbreviations count as matches (``SPRKL`` abbreviates ``sparkling``);
-                         score = Dice coefficient of the wording tokens. Accepted at ``FUZZY_MIN``
-                         or above, when one candidate is best; among equally worded candidates a
-                         price seen with the code that equals one of the candidate's list prices
-                         decides. Anything still tied is left unmatched rather than guessed.
+1. ``system_of_record``  a SKU of a system of record (an ERP's material master) is a product. With
+                         several systems of record, the first (by source name) names products; a
+                         SKU of another is linked to a product by the rules below when the evidence
+                         says so, and otherwise is a product of its own (``<system>:<sku>``).
+2. ``gtin``              a valid GTIN equal to a product's GTIN (barcodes are globally unique).
+3. ``purchase_order``    a supplier part number that purchase order lines give beside a SKU.
+4. ``fuzzy``             no deterministic link: the product whose wordings (every name the systems
+                         of record have used) match best, found without brand or size, compared
+                         with respect for model numbers and quantities, scored by a model trained
+                         on the labels the one-to-one constraint implies and a steward's labels
+                         (see product_similarity.py); one code of a catalogue per product.
 
 Codes no rule links become products of their own (``<code_type>:<code>``), so every code resolves
-and nothing is silently dropped; the evidence column says why each link was made or not.
+and nothing is silently dropped; the evidence column says why each link was made or not. A feed
+that has never delivered is an empty frame: the cross-reference builds from whichever feeds exist.
 """
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame, Window
-from pyspark.sql import functions as F
+import json
+from dataclasses import dataclass, field
 
-from hub_platform.defs.curated.keys import surrogate_key
+import pandas as pd
 
-FUZZY_MIN = 0.75
+from hub_platform.defs.curated import product_similarity as similarity
+
 CODE_TYPES = ("sku", "gtin", "web_product_id", "store_item_code", "supplier_part_no")
+MATCH_RULES = ("system_of_record", "gtin", "purchase_order", "fuzzy", "unmatched")
+XREF_COLUMNS = ["code_type", "system", "code", "product_id", "match_rule", "match_score", "evidence", "sources"]
+PAIR_COLUMNS = ["left_id", "right_id", "match_probability", "threshold", "linked", "evidence", "left_record", "right_record"]
+REVIEW_DOMAIN = "product"
 
-# the wording of a code: folded, punctuation gone, pack-size pieces and the brand removed
-_TOKEN_SPLIT = r"[^a-z0-9.]+"
-
-
-def _folded(column: str) -> F.Column:
-    return F.lower(F.regexp_replace(F.col(column), r"[–\-(),/]", " "))
-
-
-def _size_key(column: str | F.Column) -> F.Column:
-    """'6 x 330 ml' and '6X330ML' -> '6x330ml'."""
-    column = F.col(column) if isinstance(column, str) else column
-    return F.regexp_replace(F.lower(column), r"\s+", "")
-
-
-def _wording_tokens(text: F.Column, brand_key: F.Column, size_key: F.Column) -> F.Column:
-    """Tokens that describe the product: not the brand, not the pack size."""
-    tokens = F.split(F.trim(text), _TOKEN_SPLIT)
-
-    def is_brand(t: F.Column) -> F.Column:  # 'northwind' and the till's 'north' both name brand 'north'
-        return F.coalesce(t.startswith(brand_key) | brand_key.startswith(t), F.lit(False))
-
-    def is_size(t: F.Column) -> F.Column:  # '6', 'x', '330', 'ml' are pieces of '6x330ml'
-        return F.coalesce(F.instr(size_key, t) > 0, F.lit(False)) | t.rlike(r"^[0-9.]+$")
-
-    return F.filter(tokens, lambda t: (F.length(t) > 0) & ~is_brand(t) & ~is_size(t))
+# what each product-bearing feed brings, and the columns it is read with (absent feeds are empty)
+FEED_COLUMNS = {
+    "erp_products": ["sku", "gtin", "product_name", "brand", "category", "size", "_source"],
+    "erp_products_history": ["sku", "product_name", "brand", "category", "size", "_source"],
+    "web_catalog": ["web_product_id", "title", "brand", "size", "category", "gtin", "price", "_source"],
+    "pos_transactions": ["item_code", "gtin", "item_description", "currency", "unit_price", "_source"],
+    "erp_purchase_orders": ["sku", "supplier_part_no", "_source"],
+    "erp_prices": ["sku", "currency", "price"],
+}
 
 
-def _brand_key(column: str) -> F.Column:
-    """The first five letters of a brand: what a till prints ('NORTH' for Northwind)."""
-    return F.substring(F.lower(F.regexp_replace(F.col(column), r"[^A-Za-z]", "")), 1, 5)
+def empty(feed: str) -> pd.DataFrame:
+    """The frame of a feed that has never delivered."""
+    return pd.DataFrame({column: pd.Series(dtype=object) for column in FEED_COLUMNS[feed]})
 
 
-def _record(
-    frame: DataFrame,
-    code_type: str,
-    code: F.Column,
-    *,
-    gtin: F.Column | None = None,
-    brand_key: F.Column | None = None,
-    size_key: F.Column | None = None,
-    text: F.Column | None = None,
-    prices: F.Column | None = None,
-    linked_sku: F.Column | None = None,
-    sources: F.Column | None = None,
-) -> DataFrame:
-    """One code record per row of ``frame``; what a system does not carry is null (or empty)."""
-    def text_or_null(column: F.Column | None) -> F.Column:
-        return column if column is not None else F.lit(None).cast("string")
+@dataclass
+class ProductFeeds:
+    """The product-bearing clean feeds as pandas frames (columns as in :data:`FEED_COLUMNS`)."""
 
-    brand, size = text_or_null(brand_key), text_or_null(size_key)
-    return frame.select(
-        F.lit(code_type).alias("code_type"),
-        code.alias("code"),
-        text_or_null(gtin).alias("gtin"),
-        brand.alias("brand_key"),
-        size.alias("size_key"),
-        _wording_tokens(text_or_null(text), brand, size).alias("tokens"),
-        (prices if prices is not None else F.array().cast("array<string>")).alias("prices"),
-        text_or_null(linked_sku).alias("linked_sku"),
-        (sources if sources is not None else F.array(F.col("_source"))).alias("sources"),
-    )
+    erp_products: pd.DataFrame = field(default_factory=lambda: empty("erp_products"))
+    erp_products_history: pd.DataFrame = field(default_factory=lambda: empty("erp_products_history"))
+    web_catalog: pd.DataFrame = field(default_factory=lambda: empty("web_catalog"))
+    pos_transactions: pd.DataFrame = field(default_factory=lambda: empty("pos_transactions"))
+    erp_purchase_orders: pd.DataFrame = field(default_factory=lambda: empty("erp_purchase_orders"))
+    erp_prices: pd.DataFrame = field(default_factory=lambda: empty("erp_prices"))
 
 
-def _price_text(currency: F.Column, price: F.Column) -> F.Column:
-    return F.concat_ws(" ", currency, price.cast("string"))
+@dataclass
+class Linking:
+    """The cross-reference (one row per code) and the scored fuzzy pairs (for the review queue)."""
+
+    xref: pd.DataFrame
+    pairs: pd.DataFrame
+    methods: dict[str, str]
 
 
-def code_records(
-    erp_products: DataFrame,
-    web_catalog: DataFrame,
-    pos_lines: DataFrame,
-    purchase_orders: DataFrame,
-) -> DataFrame:
-    """Every code any system uses for a product, with what it carries for matching.
-
-    Columns: code_type, code, gtin, brand_key, size_key, tokens (array), prices (array of
-    ``currency price`` strings seen with the code), linked_sku (a SKU a system states outright),
-    sources (array of source names that use the code).
-    """
-    erp = _record(
-        erp_products, "sku", F.col("sku"), gtin=F.col("gtin"), brand_key=_brand_key("brand"),
-        size_key=_size_key("size"), text=_folded("product_name"), linked_sku=F.col("sku"),
-    )
-    web = _record(
-        web_catalog, "web_product_id", F.col("web_product_id"), gtin=F.col("gtin"), brand_key=_brand_key("brand"),
-        size_key=_size_key("size"), text=_folded("title"),
-        # the web shop lists its prices in pounds (its catalogue carries no currency of its own)
-        prices=F.when(F.col("price").isNotNull(), F.array(_price_text(F.lit("GBP"), F.col("price")))).otherwise(
-            F.array().cast("array<string>")
-        ),
-    )
-    items = pos_lines.groupBy("item_code").agg(
-        F.max("gtin").alias("gtin"),
-        F.lower(F.max("item_description")).alias("description"),
-        F.collect_set(_price_text(F.col("currency"), F.col("unit_price"))).alias("prices"),
-        F.collect_set("_source").alias("sources"),
-    )
-    # a till's description starts with the brand and ends with the pack size: NORTH SPRKL WATER 500ML
-    words = F.split(F.col("description"), " ")
-    tills = _record(
-        items, "store_item_code", F.col("item_code"), gtin=F.col("gtin"), brand_key=words.getItem(0),
-        size_key=F.element_at(words, -1), text=F.col("description"), prices=F.col("prices"), sources=F.col("sources"),
-    )
-    carried = erp.select("gtin", "sources").unionByName(web.select("gtin", "sources")).unionByName(tills.select("gtin", "sources"))
-    gtins = carried.where(F.col("gtin").isNotNull()).groupBy("gtin").agg(
-        F.array_distinct(F.flatten(F.collect_list("sources"))).alias("sources")
-    )
-    gtins = _record(gtins, "gtin", F.col("gtin"), gtin=F.col("gtin"), sources=F.col("sources"))
-    parts = (
-        purchase_orders.where(F.col("supplier_part_no").isNotNull())
-        .groupBy("supplier_part_no")
-        .agg(F.max("sku").alias("sku"), F.collect_set("_source").alias("sources"))
-    )
-    parts = _record(parts, "supplier_part_no", F.col("supplier_part_no"), linked_sku=F.col("sku"), sources=F.col("sources"))
-    return erp.unionByName(web).unionByName(tills).unionByName(gtins).unionByName(parts)
+def till_items(pos_lines: pd.DataFrame) -> pd.DataFrame:
+    """One record per store item code: its GTIN, description, prices seen and the tills that use it."""
+    if pos_lines.empty:
+        return pd.DataFrame(columns=["item_code", "gtin", "item_description", "prices", "sources"])
+    lines = pos_lines.assign(unit_price=pd.to_numeric(pos_lines.unit_price, errors="coerce").astype(float))
+    grouped = lines.groupby("item_code", sort=True)
+    return pd.DataFrame({
+        "gtin": grouped.gtin.max(), "item_description": grouped.item_description.max(),
+        "prices": grouped.unit_price.agg(lambda p: sorted(set(p.dropna().round(2)))),
+        "sources": grouped._source.agg(lambda s: sorted(set(s))),
+    }).reset_index()
 
 
-def erp_wordings(erp_versions: DataFrame) -> DataFrame:
-    """Every wording the ERP has used for each SKU (sku, brand_key, size_key, tokens).
-
-    Other systems keep a product's old name long after the ERP renames it, so a code is compared
-    with all of them, not only the current one.
-    """
-    records = _record(
-        erp_versions, "sku", F.col("sku"), brand_key=_brand_key("brand"), size_key=_size_key("size"),
-        text=_folded("product_name"),
-    )
-    return records.select(F.col("code").alias("sku"), "brand_key", "size_key", "tokens").distinct()
+def _present(value) -> bool:
+    return value is not None and value == value and str(value) != ""
 
 
-def _abbreviates(short: F.Column, long: F.Column) -> F.Column:
-    """``short`` equals ``long`` or is an abbreviation of it: same first letter, letters in order."""
-    pattern = F.concat(F.lit("^"), F.array_join(F.split(short, ""), ".*"))
-    return (short == long) | (
-        (F.length(short) >= 3) & (F.substring(short, 1, 1) == F.substring(long, 1, 1)) & F.regexp_like(long, pattern)
-    )
+class _Products:
+    """The products found so far: their GTINs, wordings and which catalogues already hold a code."""
+
+    def __init__(self):
+        self.by_gtin: dict[str, str] = {}
+        self.wordings: list[dict] = []
+        self.taken: set[tuple[str, str, str]] = set()  # (code_type, system, product_id)
+
+    def add_wording(self, product_id: str, **wording) -> None:
+        self.wordings.append({"entity_id": product_id, **wording})
+
+    def frame(self) -> pd.DataFrame:
+        return similarity.wordings(pd.DataFrame(self.wordings)) if self.wordings else similarity.wordings(
+            pd.DataFrame({"entity_id": pd.Series(dtype=str)}))
 
 
-def _dice(a: F.Column, b: F.Column) -> F.Column:
-    """Dice coefficient of two token lists where an abbreviation counts as a match."""
-    matched = F.size(F.filter(a, lambda x: F.exists(b, lambda y: _abbreviates(x, y) | _abbreviates(y, x))))
-    total = F.size(a) + F.size(b)
-    return F.when(total > 0, 2.0 * matched / total).otherwise(F.lit(0.0))
+def _row(code_type, system, code, product_id, rule, score, evidence, sources) -> dict:
+    return {"code_type": code_type, "system": system, "code": code, "product_id": product_id, "match_rule": rule,
+            "match_score": score, "evidence": evidence, "sources": ", ".join(sorted(set(sources)))}
 
 
-def link_codes(records: DataFrame, wordings: DataFrame, list_prices: DataFrame) -> DataFrame:
-    """Every code record linked to an ERP SKU (or left on its own), with rule, score and evidence.
-
-    ``wordings``: from :func:`erp_wordings`. ``list_prices``: sku, currency, price (every list
-    price version the ERP has had). Columns out: code_type, code, sku (null when unmatched),
-    match_rule, match_score, evidence, sources.
-    """
-    records = records.cache()  # every rule below reads the records: aggregate the till lines once
-    erp = records.where(F.col("code_type") == "sku").select(F.col("code").alias("sku"), F.col("gtin").alias("erp_gtin"))
-    others = records.where(F.col("code_type") != "sku")
-
-    by_gtin = (
-        others.where(F.col("gtin").isNotNull() & F.col("linked_sku").isNull())
-        .join(erp.where(F.col("erp_gtin").isNotNull()), F.col("gtin") == F.col("erp_gtin"))
-        .select(
-            "code_type", "code", "sku", F.lit("gtin").alias("match_rule"), F.lit(1.0).alias("match_score"),
-            F.concat(F.lit("GTIN "), F.col("gtin"), F.lit(" is the ERP's barcode for "), F.col("sku")).alias("evidence"),
-        )
-    )
-    by_statement = others.where(F.col("linked_sku").isNotNull()).select(
-        "code_type", "code", F.col("linked_sku").alias("sku"), F.lit("purchase_order").alias("match_rule"),
-        F.lit(1.0).alias("match_score"),
-        F.concat(F.lit("ERP purchase order lines give it beside "), F.col("linked_sku")).alias("evidence"),
-    )
-    decided = by_gtin.unionByName(by_statement)
-
-    prices = list_prices.select(
-        "sku", F.concat_ws(" ", F.col("currency"), F.col("price").cast("string")).alias("list_price")
-    ).groupBy("sku").agg(F.collect_set("list_price").alias("list_prices"))
-    undecided = others.join(decided.select("code_type", "code"), ["code_type", "code"], "left_anti").where(
-        F.col("brand_key").isNotNull()
-    )
-    # a system has one code per product: a SKU its GTIN already links to a web id takes no second one
-    taken = decided.select("code_type", "sku").distinct()
-    erp_words = wordings.select(
-        "sku", F.col("brand_key").alias("erp_brand"), F.col("size_key").alias("erp_size"), F.col("tokens").alias("erp_tokens")
-    )
-    scored = (
-        undecided.join(erp_words, (F.col("brand_key") == F.col("erp_brand")) & (F.col("size_key") == F.col("erp_size")))
-        .join(taken, ["code_type", "sku"], "left_anti")
-        .withColumn("match_score", F.round(_dice(F.col("tokens"), F.col("erp_tokens")), 3))
-    )
-    best_wording = Window.partitionBy("code_type", "code", "sku").orderBy(F.desc("match_score"))
-    candidates = (
-        scored.withColumn("_wording_rank", F.row_number().over(best_wording))
-        .where("_wording_rank = 1")
-        .join(prices, "sku", "left")
-        .withColumn("price_agrees", F.size(F.array_intersect("prices", F.coalesce("list_prices", F.array()))) > 0)
-        .where(F.col("match_score") >= FUZZY_MIN)
-    )
-    best_first = Window.partitionBy("code_type", "code").orderBy(F.desc("match_score"), F.desc("price_agrees"), "sku")
-    ranked = (
-        candidates.withColumn("_rank", F.row_number().over(best_first))
-        .withColumn("_next_score", F.lead("match_score").over(best_first))
-        .withColumn("_next_price", F.lead("price_agrees").over(best_first))
-        .withColumn("_next_sku", F.lead("sku").over(best_first))
-        .where("_rank = 1")
-    )
-    tied = (F.col("_next_score") == F.col("match_score")) & (F.col("_next_price") == F.col("price_agrees"))
-    wording = F.concat(
-        F.lit("brand '"), F.col("brand_key"), F.lit("', size '"), F.col("size_key"), F.lit("', wording ["),
-        F.array_join("tokens", " "), F.lit("] ~ ["), F.array_join("erp_tokens", " "), F.lit("] dice "),
-        F.col("match_score").cast("string"),
-    )
-    fuzzy = ranked.select(
-        "code_type",
-        "code",
-        F.when(~F.coalesce(tied, F.lit(False)), F.col("sku")).alias("sku"),
-        F.when(~F.coalesce(tied, F.lit(False)), F.lit("fuzzy")).otherwise(F.lit("unmatched")).alias("match_rule"),
-        "match_score",
-        F.when(
-            F.coalesce(tied, F.lit(False)),
-            F.concat(F.lit("ambiguous: "), F.col("sku"), F.lit(" and "), F.col("_next_sku"), F.lit(" fit equally; "), wording),
-        )
-        .when(F.col("price_agrees") & F.col("_next_score").eqNullSafe(F.col("match_score")),
-              F.concat(wording, F.lit("; a price seen with it is a list price of "), F.col("sku")))
-        .otherwise(wording)
-        .alias("evidence"),
-    )
-    anchors = erp.select(
-        F.lit("sku").alias("code_type"), F.col("sku").alias("code"), "sku", F.lit("system_of_record").alias("match_rule"),
-        F.lit(1.0).alias("match_score"), F.lit("ERP material master").alias("evidence"),
-    )
-    linked = anchors.unionByName(decided).unionByName(fuzzy)
-    unmatched = others.join(linked.select("code_type", "code"), ["code_type", "code"], "left_anti").select(
-        "code_type", "code", F.lit(None).cast("string").alias("sku"), F.lit("unmatched").alias("match_rule"),
-        F.lit(None).cast("double").alias("match_score"),
-        F.lit("no GTIN, no ERP statement and no ERP product of the same brand and size worded alike").alias("evidence"),
-    )
-    return linked.unionByName(unmatched).join(records.select("code_type", "code", "sources"), ["code_type", "code"])
+def _record_json(wording: pd.Series) -> str:
+    return json.dumps({c: wording[c] for c in (*similarity.WORDING_COLUMNS, "prices") if wording[c] not in ("", [])})
 
 
-def product_xref(links: DataFrame) -> DataFrame:
-    """The cross-reference table: every code with its product's id and surrogate key.
+def link_products(feeds: ProductFeeds, labels: pd.DataFrame | None = None,
+                  threshold: float = similarity.MATCH_THRESHOLD) -> Linking:
+    """Every code linked to a product, with rule, score and evidence; ``labels``: a steward's
+    (left_id = product id, right_id = ``code_type:code``, label) from the review queue."""
+    rows: list[dict] = []
+    products = _Products()
+    list_prices = (feeds.erp_prices.assign(price=pd.to_numeric(feeds.erp_prices.price, errors="coerce").astype(float))
+                   .groupby("sku").price.agg(lambda p: sorted(set(p.dropna().round(2)))).to_dict())
+    history = pd.concat([feeds.erp_products_history, feeds.erp_products[FEED_COLUMNS["erp_products_history"]]])
 
-    A linked code takes its ERP SKU as product id; an unmatched code is a product of its own.
-    """
-    product_id = F.coalesce(F.col("sku"), F.concat(F.col("code_type"), F.lit(":"), F.col("code")))
-    return links.select(
-        "code_type",
-        "code",
-        product_id.alias("product_id"),
-        surrogate_key("product", product_id).alias("product_key"),
-        "match_rule",
-        "match_score",
-        "evidence",
-        F.array_join(F.array_sort("sources"), ", ").alias("sources"),
-    )
+    systems = sorted(feeds.erp_products._source.dropna().unique())
+    primary = systems[0] if systems else None
+    erp = feeds.erp_products.sort_values(["_source", "sku"]).drop_duplicates(["_source", "sku"])
+    for sku, gtin, source in zip(erp.sku, erp.gtin, erp._source, strict=True):
+        if source == primary:
+            rows.append(_row("sku", source, sku, sku, "system_of_record", 1.0, f"{source} material master", [source]))
+            if _present(gtin):
+                products.by_gtin.setdefault(gtin, sku)
+    for version in history[history._source == primary].itertuples():
+        products.add_wording(version.sku, name=version.product_name, brand=version.brand, category=version.category,
+                             size=version.size, prices=list_prices.get(version.sku, []))
+
+    pairs, methods = [], {}
+
+    def catalogue_pass(code_type: str, system: str, records: pd.DataFrame, own_product) -> None:
+        """Link one catalogue's codes (code, gtin, sources + wording columns): GTIN first, then fuzzy."""
+        undecided = []
+        for record in records.itertuples():
+            product = products.by_gtin.get(record.gtin) if _present(record.gtin) else None
+            if product is not None:
+                rows.append(_row(code_type, system, record.code, product, "gtin", 1.0,
+                                 f"GTIN {record.gtin} is the barcode of {product}", record.sources))
+                products.taken.add((code_type, system, product))
+            else:
+                undecided.append(record.Index)
+        remaining = records.loc[undecided]
+        right = similarity.wordings(remaining.assign(entity_id=code_type + ":" + remaining.code.astype(str)))
+        left = products.frame()
+        left = left[~left.entity_id.map(lambda p: (code_type, system, p) in products.taken)].reset_index(drop=True)
+        links, scored, ambiguous, methods[f"{code_type} ({system})"] = similarity.link(left, right, labels, threshold=threshold)
+        linked = dict(zip(links.right_id, links.left_id, strict=True))
+        chosen = links.set_index("right_id")
+        best = scored.sort_values("match_probability", ascending=False).drop_duplicates("right_id").set_index("right_id")
+        for record in remaining.itertuples():
+            entity = f"{code_type}:{record.code}"
+            if entity in linked:
+                pair = chosen.loc[entity]
+                rows.append(_row(code_type, system, record.code, linked[entity], "fuzzy", round(float(pair.match_probability), 4),
+                                 similarity.explain(pair), record.sources))
+                if _present(record.gtin):
+                    products.by_gtin.setdefault(record.gtin, linked[entity])
+                own = None
+            else:
+                reason = ("ambiguous: several products fit equally and no price tells them apart" if entity in ambiguous
+                          else "no GTIN, no statement and no product worded alike enough"
+                          + (f" (best p={best.loc[entity].match_probability:.3f})" if entity in best.index else ""))
+                own = own_product(record, reason)
+            if own is not None and _present(record.gtin):
+                products.by_gtin.setdefault(record.gtin, own)
+        if not scored.empty:
+            low, _ = similarity.REVIEW_BAND
+            kept = scored[scored.match_probability >= low].copy()
+            kept["linked"] = [linked.get(r) == p for p, r in zip(kept.left_id, kept.right_id, strict=True)]
+            left_json = {e: _record_json(w) for e, w in zip(left.entity_id, (left.iloc[i] for i in range(len(left))), strict=True)}
+            right_json = {e: _record_json(w) for e, w in zip(right.entity_id, (right.iloc[i] for i in range(len(right))), strict=True)}
+            pairs.append(kept.assign(
+                threshold=threshold, evidence=[similarity.explain(r) for _, r in kept.iterrows()],
+                left_record=kept.left_id.map(left_json), right_record=kept.right_id.map(right_json))[PAIR_COLUMNS])
+
+    # other systems of record: their SKUs join the products they name, or are products of their own
+    for system in systems[1:]:
+        own_skus = erp[erp._source == system]
+
+        def own_sku(record, reason, system=system):
+            product = f"{system}:{record.code}"
+            rows.append(_row("sku", system, record.code, product, "system_of_record", 1.0,
+                             f"{system} material master; names no product of {primary}: {reason}", [system]))
+            return product
+
+        catalogue_pass("sku", system, own_skus.assign(
+            code=own_skus.sku, name=own_skus.product_name, sources=[[system]] * len(own_skus),
+            prices=[list_prices.get(s, []) for s in own_skus.sku]), own_sku)
+        product_of = {r["code"]: r["product_id"] for r in rows if r["code_type"] == "sku" and r["system"] == system}
+        for version in history[history._source == system].itertuples():
+            products.add_wording(product_of[version.sku], name=version.product_name, brand=version.brand,
+                                 category=version.category, size=version.size, prices=list_prices.get(version.sku, []))
+
+    def unmatched(code_type, system):
+        def own(record, reason):
+            rows.append(_row(code_type, system, record.code, f"{code_type}:{record.code}", "unmatched", None, reason, record.sources))
+            return f"{code_type}:{record.code}"
+        return own
+
+    web = feeds.web_catalog
+    for source in sorted(web._source.dropna().unique()):
+        shop = web[web._source == source]
+        catalogue_pass("web_product_id", source, shop.assign(
+            code=shop.web_product_id, name=shop.title, sources=[[source]] * len(shop),
+            prices=[[float(p)] if _present(p) else [] for p in shop.price]).drop_duplicates("code"), unmatched("web_product_id", source))
+    items = till_items(feeds.pos_transactions)
+    if not items.empty:
+        catalogue_pass("store_item_code", "pos", items.assign(code=items.item_code, name=items.item_description),
+                       unmatched("store_item_code", "pos"))
+
+    rows += _gtin_rows(feeds, products.by_gtin)
+    rows += _part_rows(feeds.erp_purchase_orders, rows)
+    xref = pd.DataFrame(rows, columns=XREF_COLUMNS)
+    pair_frame = pd.concat(pairs, ignore_index=True) if pairs else pd.DataFrame(columns=PAIR_COLUMNS)
+    return Linking(xref, pair_frame.astype({"match_probability": float, "threshold": float, "linked": bool}), methods)
+
+
+def _gtin_rows(feeds: ProductFeeds, by_gtin: dict[str, str]) -> list[dict]:
+    """Every GTIN any system carries, as a code of the product that carries it (or its own)."""
+    carried = pd.concat([feeds.erp_products[["gtin", "_source"]], feeds.web_catalog[["gtin", "_source"]],
+                         feeds.pos_transactions[["gtin", "_source"]].drop_duplicates()])
+    carried = carried[carried.gtin.map(_present).astype(bool)]
+    out = []
+    for gtin, group in carried.groupby("gtin", sort=True):
+        product = by_gtin.get(gtin)
+        if product is None:
+            out.append(_row("gtin", "gs1", gtin, f"gtin:{gtin}", "unmatched", None, "no product carries this barcode", group._source))
+        else:
+            out.append(_row("gtin", "gs1", gtin, product, "gtin", 1.0, f"barcode of {product}", group._source))
+    return out
+
+
+def _part_rows(purchase_orders: pd.DataFrame, rows: list[dict]) -> list[dict]:
+    """Supplier part numbers, linked to the SKU purchase order lines give beside them."""
+    product_of_sku: dict[str, str] = {}
+    for row in rows:  # the first system of record's SKUs come first: they win over an equal code of another
+        if row["code_type"] == "sku":
+            product_of_sku.setdefault(row["code"], row["product_id"])
+    parts = purchase_orders[purchase_orders.supplier_part_no.map(_present).astype(bool)]
+    out = []
+    for part, group in parts.groupby("supplier_part_no", sort=True):
+        sku = group.sku.max()
+        out.append(_row("supplier_part_no", "supplier", part, product_of_sku.get(sku, sku), "purchase_order", 1.0,
+                        f"purchase order lines give it beside {sku}", group._source))
+    return out
+
+
+def labelled_pairs(labels: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The product domain's rows of the review labels (left_id, right_id, label), latest per pair."""
+    if labels is None or labels.empty:
+        return None
+    own = labels[labels.domain == REVIEW_DOMAIN]
+    if "labelled_at" in own:
+        own = own.sort_values("labelled_at", kind="stable")
+    return own.drop_duplicates(["left_id", "right_id"], keep="last")[["left_id", "right_id", "label"]].reset_index(drop=True)
+
+
+def linked_pairs(xref: pd.DataFrame) -> pd.DataFrame:
+    """(left_id = product id, right_id = code_type:code) of every non-SKU code linked to a product by any rule."""
+    linked = xref[(xref.match_rule != "unmatched") & ~((xref.code_type == "sku") & (xref.product_id == xref.code))]
+    return pd.DataFrame({"left_id": linked.product_id.to_numpy(), "right_id": (linked.code_type + ":" + linked.code).to_numpy()})

@@ -1,40 +1,47 @@
 """Product matching on tricky cases: barcodes, ERP statements, till abbreviations, renamed products,
-look-alikes told apart by price, ties left alone, and codes nobody can place.
+look-alikes told apart by price, ties left alone, codes nobody can place, a second system of record,
+absent feeds, model numbers and quantities that differ, and a steward's labels.
 
-One small catalogue holds every case (each under its own brand, so cases cannot interfere) and is
-linked once for the module: a Spark run per case would cost more than the cases are worth.
+One small catalogue holds the cases (each under its own brand, so cases cannot interfere) and is
+linked once for the module (pure pandas, no Spark).
 """
 
 from datetime import datetime
 
 import pandas as pd
 import pytest
-from pyspark.sql import functions as F
 
-from hub_platform.defs.curated.matching_quality import pairwise_quality
-from hub_platform.defs.curated.product_matching import code_records, erp_wordings, link_codes, product_xref
-
-pytestmark = pytest.mark.spark
+from hub_platform.defs.curated import product_similarity as similarity
+from hub_platform.defs.curated.matching_quality import label_quality, pairwise_quality
+from hub_platform.defs.curated.product_matching import ProductFeeds, empty, link_products, linked_pairs
 
 JAN, FEB = datetime(2026, 1, 1), datetime(2026, 2, 1)
-ERP = [  # sku, gtin, product_name, brand, size, updated_at, _source
-    ("SKU-11", "4006381333931", "Northwind Cola 1 l", "Northwind", "1 l", JAN, "erp"),
-    ("SKU-21", None, "Alpine Sparkling Water 500 ml", "Alpine", "500 ml", JAN, "erp"),
-    ("SKU-22", None, "Alpine Still Water 500 ml", "Alpine", "500 ml", JAN, "erp"),
-    ("SKU-31", None, "Brightday Cheddar 250 g", "Brightday", "250 g", JAN, "erp"),
-    ("SKU-31", None, "Brightday Cheddar 250 g New", "Brightday", "250 g", FEB, "erp"),  # renamed in February
-    ("SKU-41", None, "Coastline Whole Milk 1 l", "Coastline", "1 l", JAN, "erp"),
-    ("SKU-42", None, "Coastline Whole Milk 1 l", "Coastline", "1 l", JAN, "erp"),
-    ("SKU-51", "4012345678901", "Evergreen Skyr 500 g", "Evergreen", "500 g", JAN, "erp"),
-    ("SKU-52", None, "Evergreen Skyr 500 g", "Evergreen", "500 g", JAN, "erp"),
+ERP_COLUMNS = ["sku", "gtin", "product_name", "brand", "category", "size", "_source"]
+ERP = [
+    ("SKU-11", "4006381333931", "Northwind Cola 1 l", "Northwind", "drinks", "1 l", "erp"),
+    ("SKU-21", None, "Alpine Sparkling Water 500 ml", "Alpine", "drinks", "500 ml", "erp"),
+    ("SKU-22", None, "Alpine Still Water 500 ml", "Alpine", "drinks", "500 ml", "erp"),
+    ("SKU-31", None, "Brightday Cheddar 250 g New", "Brightday", "dairy", "250 g", "erp"),
+    ("SKU-41", None, "Coastline Whole Milk 1 l", "Coastline", "dairy", "1 l", "erp"),
+    ("SKU-42", None, "Coastline Whole Milk 1 l", "Coastline", "dairy", "1 l", "erp"),
+    ("SKU-51", "4012345678901", "Evergreen Skyr 500 g", "Evergreen", "dairy", "500 g", "erp"),
+    ("SKU-52", None, "Evergreen Skyr 500 g", "Evergreen", "dairy", "500 g", "erp"),
+    ("SKU-61", None, "Harbor Flash Drive 16GB HB-16", "Harbor", "storage", "", "erp"),
+    ("SKU-62", None, "Harbor Flash Drive 2GB HB-2", "Harbor", "storage", "", "erp"),
+    # a second ERP (another system of record) lists two of the same products under its own codes
+    ("A-100", "4006381333931", "NORTHWIND COLA 1L", "Northwind", "beverages", "1 l", "erp_east"),
+    ("A-200", None, "Harbor USB Flash Drive 16 GB (HB-16)", "Harbor", "memory", "", "erp_east"),
+    ("SKU-11", None, "Meadow Honey 350 g", "Meadow", "pantry", "350 g", "erp_east"),  # same code, other product
 ]
-WEB = [  # web_product_id, title, brand, size, gtin, price, _source
-    ("W-11", "Cola 1 l – Northwind", "Northwind", "1 l", "4006381333931", 2.5, "web"),
-    ("W-31", "Cheddar 250 g – Brightday", "Brightday", "250 g", None, 4.0, "web"),
-    ("W-41", "Whole Milk 1 l – Coastline", "Coastline", "1 l", None, 1.29, "web"),
-    ("W-42", "COASTLINE Whole Milk (1 l)", "Coastline", "1 l", None, 9.99, "web"),
-    ("W-51", "Skyr 500 g – Evergreen", "Evergreen", "500 g", "4012345678901", 3.0, "web"),
-    ("W-52", "Skyr 500 g – Evergreen", "Evergreen", "500 g", None, 3.0, "web"),
+HISTORY = [("SKU-31", "Brightday Cheddar 250 g", "Brightday", "dairy", "250 g", "erp")]  # its January name
+WEB = [  # web_product_id, title, brand, size, category, gtin, price, _source
+    ("W-11", "Cola 1 l – Northwind", "Northwind", "1 l", None, "4006381333931", 2.5, "web"),
+    ("W-31", "Cheddar 250 g – Brightday", "Brightday", "250 g", None, None, 4.0, "web"),
+    ("W-41", "Whole Milk 1 l – Coastline", "Coastline", "1 l", None, None, 1.29, "web"),
+    ("W-42", "COASTLINE Whole Milk (1 l)", "Coastline", "1 l", None, None, 9.99, "web"),
+    ("W-51", "Skyr 500 g – Evergreen", "Evergreen", "500 g", None, "4012345678901", 3.0, "web"),
+    ("W-52", "Skyr 500 g – Evergreen", "Evergreen", "500 g", None, None, 3.0, "web"),
+    ("W-62", "Harbor 2 GB flash drive", "Harbor", None, None, None, 5.0, "web"),
 ]
 POS = [  # item_code, gtin, item_description, currency, unit_price, _source
     ("IC21", None, "ALPIN SPRKL WATER 500ML", "GBP", 1.0, "pos_north"),
@@ -44,60 +51,114 @@ PO = [("SKU-11", "SP-77", "erp_po")]
 PRICES = [("SKU-41", "GBP", 1.19), ("SKU-42", "GBP", 1.29)]
 
 
-def money(frame, column):
-    """Amounts are exact decimals in the clean zone, as here."""
-    return frame.withColumn(column, F.col(column).cast("decimal(12,2)"))
+def feeds() -> ProductFeeds:
+    web = pd.DataFrame(WEB, columns=["web_product_id", "title", "brand", "size", "category", "gtin", "price", "_source"])
+    return ProductFeeds(
+        erp_products=pd.DataFrame(ERP, columns=ERP_COLUMNS),
+        erp_products_history=pd.DataFrame(HISTORY, columns=["sku", "product_name", "brand", "category", "size", "_source"]),
+        web_catalog=web,
+        pos_transactions=pd.DataFrame(POS, columns=["item_code", "gtin", "item_description", "currency", "unit_price", "_source"]),
+        erp_purchase_orders=pd.DataFrame(PO, columns=["sku", "supplier_part_no", "_source"]),
+        erp_prices=pd.DataFrame(PRICES, columns=["sku", "currency", "price"]),
+    )
 
 
 @pytest.fixture(scope="module")
-def xref(spark):
-    versions = spark.createDataFrame(ERP, "sku string, gtin string, product_name string, brand string, size string, "
-                                          "updated_at timestamp, _source string")
-    current = versions.join(versions.groupBy("sku").agg(F.max("updated_at").alias("updated_at")), ["sku", "updated_at"])
-    web = money(spark.createDataFrame(WEB, "web_product_id string, title string, brand string, size string, gtin string, "
-                                           "price double, _source string"), "price")
-    pos = money(spark.createDataFrame(POS, "item_code string, gtin string, item_description string, currency string, "
-                                           "unit_price double, _source string"), "unit_price")
-    po = spark.createDataFrame(PO, "sku string, supplier_part_no string, _source string")
-    prices = money(spark.createDataFrame(PRICES, "sku string, currency string, price double"), "price")
-    links = link_codes(code_records(current, web, pos, po), erp_wordings(versions), prices)
-    return {(r.code_type, r.code): r for r in product_xref(links).collect()}
+def linking():
+    return link_products(feeds())
 
+
+@pytest.fixture(scope="module")
+def xref(linking):
+    return {(r.code_type, r.system, r.code): r for r in linking.xref.itertuples()}
+
+
+def test_every_code_has_one_row_and_keys_never_repeat(linking):
+    assert not linking.xref.duplicated(["code_type", "system", "code"]).any()
+    assert linking.xref.product_id.notna().all()
 
 
 def test_barcodes_and_erp_statements_link_deterministically(xref):
-    assert (xref[("web_product_id", "W-11")].product_id, xref[("web_product_id", "W-11")].match_rule) == ("SKU-11", "gtin")
-    assert xref[("gtin", "4006381333931")].product_id == "SKU-11"
-    assert (xref[("supplier_part_no", "SP-77")].product_id, xref[("supplier_part_no", "SP-77")].match_rule) == ("SKU-11", "purchase_order")
-    assert xref[("sku", "SKU-11")].product_key == xref[("web_product_id", "W-11")].product_key
+    web = xref[("web_product_id", "web", "W-11")]
+    assert (web.product_id, web.match_rule) == ("SKU-11", "gtin")
+    assert xref[("gtin", "gs1", "4006381333931")].product_id == "SKU-11"
+    part = xref[("supplier_part_no", "supplier", "SP-77")]
+    assert (part.product_id, part.match_rule) == ("SKU-11", "purchase_order")
+
+
+def test_a_second_system_of_record_links_by_barcode_and_by_wording_without_duplicate_keys(xref):
+    assert (xref[("sku", "erp_east", "A-100")].product_id, xref[("sku", "erp_east", "A-100")].match_rule) == ("SKU-11", "gtin")
+    drive = xref[("sku", "erp_east", "A-200")]
+    assert (drive.product_id, drive.match_rule) == ("SKU-61", "fuzzy")
+    # the same SKU in two systems is two codes; the other system's honey is a product of its own
+    honey = xref[("sku", "erp_east", "SKU-11")]
+    assert (honey.product_id, honey.match_rule) == ("erp_east:SKU-11", "system_of_record")
 
 
 def test_a_till_abbreviation_matches_the_erp_wording_not_its_look_alike(xref):
-    till = xref[("store_item_code", "IC21")]
-    assert (till.product_id, till.match_rule) == ("SKU-21", "fuzzy") and "[sprkl water] ~ [sparkling water]" in till.evidence
+    till = xref[("store_item_code", "pos", "IC21")]
+    assert (till.product_id, till.match_rule) == ("SKU-21", "fuzzy")
 
 
 def test_a_product_the_erp_renamed_still_matches_on_its_old_wording(xref):
-    web = xref[("web_product_id", "W-31")]
-    assert (web.product_id, web.match_score) == ("SKU-31", 1.0)
+    assert xref[("web_product_id", "web", "W-31")].product_id == "SKU-31"
 
 
-def test_look_alikes_are_told_apart_by_price_and_a_true_tie_is_left_unmatched(xref):
-    by_price = xref[("web_product_id", "W-41")]
-    assert by_price.product_id == "SKU-42" and "list price of SKU-42" in by_price.evidence
-    tie = xref[("web_product_id", "W-42")]
-    assert (tie.match_rule, tie.product_id) == ("unmatched", "web_product_id:W-42") and tie.evidence.startswith("ambiguous")
+def test_look_alikes_are_told_apart_by_price_and_a_second_look_alike_is_left_unmatched(xref):
+    assert xref[("web_product_id", "web", "W-41")].product_id == "SKU-42"
+    second = xref[("web_product_id", "web", "W-42")]
+    assert (second.match_rule, second.product_id) == ("unmatched", "web_product_id:W-42")
+
+
+def test_a_true_tie_that_price_cannot_break_is_left_unlinked():
+    scored = pd.DataFrame({"left_id": ["A", "B", "A"], "right_id": ["x", "x", "y"], "match_probability": [0.9, 0.9, 0.7],
+                           "price_agrees": [False, False, False]})
+    links, ambiguous = similarity.one_to_one(scored)
+    assert ambiguous == {"x"} and list(zip(links.left_id, links.right_id, strict=True)) == [("A", "y")]
 
 
 def test_a_product_whose_barcode_already_links_a_web_id_takes_no_second_one(xref):
-    assert xref[("web_product_id", "W-51")].product_id == "SKU-51"
-    assert xref[("web_product_id", "W-52")].product_id == "SKU-52"
+    assert xref[("web_product_id", "web", "W-51")].product_id == "SKU-51"
+    assert xref[("web_product_id", "web", "W-52")].product_id == "SKU-52"
+
+
+def test_a_different_capacity_is_evidence_against(xref):
+    assert xref[("web_product_id", "web", "W-62")].product_id == "SKU-62"
+    assert similarity.number_level(frozenset({"2gb"}), frozenset({"16gb"})) == 0.0
+    assert similarity.code_level(frozenset({"am00777ceu"}), frozenset({"am00778ceu"}), frozenset(), frozenset()) == 0.0
 
 
 def test_a_code_nobody_can_place_is_a_product_of_its_own(xref):
-    own = xref[("store_item_code", "IC91")]
-    assert (own.product_id, own.match_rule, own.match_score) == ("store_item_code:IC91", "unmatched", None)
-    assert own.product_key is not None and own.product_key not in {r.product_key for k, r in xref.items() if k != ("store_item_code", "IC91")}
+    own = xref[("store_item_code", "pos", "IC91")]
+    assert (own.product_id, own.match_rule) == ("store_item_code:IC91", "unmatched") and pd.isna(own.match_score)
+
+
+def test_scored_pairs_carry_what_a_steward_needs(linking):
+    pairs = linking.pairs
+    assert {"left_id", "right_id", "match_probability", "threshold", "left_record", "right_record"} <= set(pairs.columns)
+    linked = pairs[pairs.linked]
+    assert ("SKU-21", "store_item_code:IC21") in set(zip(linked.left_id, linked.right_id, strict=True))
+
+
+def test_a_stewards_label_overrides_the_model():
+    labels = pd.DataFrame({"left_id": ["SKU-21"], "right_id": ["store_item_code:IC21"], "label": ["non_match"]})
+    xref = link_products(feeds(), labels).xref
+    assert xref[xref.code == "IC21"].product_id.tolist() == ["store_item_code:IC21"]
+
+
+def test_absent_feeds_are_empty_inputs():
+    only_erp = link_products(ProductFeeds(erp_products=pd.DataFrame(ERP[:3], columns=ERP_COLUMNS)))
+    assert set(only_erp.xref.code_type) == {"sku", "gtin"} and only_erp.pairs.empty
+    nothing = link_products(ProductFeeds())
+    assert nothing.xref.empty
+    assert list(empty("web_catalog").columns)[:2] == ["web_product_id", "title"]
+
+
+def test_precision_is_undefined_when_nothing_is_linked():
+    predicted = pd.DataFrame({"code": ["a", "b"], "code_type": ["sku", "gtin"], "product_id": ["P", "Q"]})
+    truth = pd.DataFrame({"code": ["a", "b"], "product_id": ["1", "1"]})
+    quality = pairwise_quality(predicted, truth)
+    assert (quality.precision, quality.recall, quality.f1) == (None, 0.0, None)
 
 
 def test_pairwise_quality_on_a_hand_counted_case():
@@ -107,5 +168,14 @@ def test_pairwise_quality_on_a_hand_counted_case():
     quality = pairwise_quality(predicted, truth)
     # predicted pairs ab cd (2); true pairs ab ac bc (3); found ab (1)
     assert (quality.precision, round(quality.recall, 4)) == (0.5, 0.3333)
-    # product 1 is mostly P, so c (in Q) is linked wrongly; product 2 is Q
     assert quality.linked_correctly_by_type == {"gtin": 0.5, "sku": 1.0}
+
+
+def test_quality_from_a_stewards_labels(linking):
+    labels = pd.DataFrame({"left_id": ["SKU-21", "SKU-22", "SKU-41"],
+                           "right_id": ["store_item_code:IC21", "store_item_code:IC21", "web_product_id:W-42"],
+                           "label": ["match", "non_match", "match"]})
+    quality = label_quality(linked_pairs(linking.xref), labels)
+    # the hub links IC21 to SKU-21 (right), not to SKU-22 (right), and leaves W-42 alone (a miss)
+    assert (quality.precision, quality.recall, quality.compared) == (1.0, 0.5, 3)
+    assert label_quality(linked_pairs(linking.xref), labels.assign(label="unsure")) is None
