@@ -24,8 +24,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.common import Report, timed
+from benchmarks.common import Report, clean_hub, timed
+from hub_platform.defs.curated.matching_quality import pairwise_quality
+from hub_platform.defs.curated.product_matching import FEED_COLUMNS, ProductFeeds, empty, link_products
 from hub_platform.defs.curated.product_similarity import link, wordings
+from hub_platform.lib.lake.store import Lake, Location
 
 # ../shared/devdata beside the checkout; HUB_DEVDATA names another place (a git worktree lives elsewhere)
 DEVDATA = Path(os.environ.get("HUB_DEVDATA", Path(__file__).parents[2] / "shared" / "devdata")) / "product_matching"
@@ -115,8 +118,29 @@ def run() -> Report:
             link(left, right)
         products = len(left) + len(right)
         report.add(f"fuzzy stage, Walmart-Amazon at {share:.0%}", f"{products / watch.seconds:8.0f} products/s  ({products:,} in {watch.seconds:.1f} s)")
+    for scale in ("medium", "large"):
+        sample_figures(report, scale)
     report.save()
     return report
+
+
+def sample_figures(report: Report, scale: str) -> None:
+    """The whole cross-reference of a generated sample, built as the product_xref asset builds it
+    (from the clean feeds, without Dagster and Delta writes), against the generator's truth."""
+    home = clean_hub(scale)
+    lake = Lake(Location(str(home / "lake")))
+    feeds = ProductFeeds(**{name: lake.read("clean", name, columns=FEED_COLUMNS[name]).to_pandas()
+                            if lake.has_table("clean", name) else empty(name) for name in FEED_COLUMNS})
+    watch = timed()
+    with watch.running():
+        linking = link_products(feeds)
+    truth = pd.read_csv(home / "truth" / "products.csv", dtype=str)[["code", "product_id"]].drop_duplicates()
+    quality = pairwise_quality(linking.xref[["code", "code_type", "product_id"]], truth)
+    codes = len(linking.xref)
+    report.add(f"{scale} sample: codes linked, P/R/F1 against the truth",
+               f"{codes:,} codes, {_figures((quality.precision, quality.recall, quality.f1))}")
+    report.add(f"{scale} sample: product cross-reference build",
+               f"{codes / watch.seconds:8.0f} codes/s  ({len(feeds.erp_products):,} products, {watch.seconds:.1f} s)")
 
 
 if __name__ == "__main__":

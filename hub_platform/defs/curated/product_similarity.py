@@ -28,6 +28,7 @@ that failed above, so comparisons here are small hand-written functions; the REA
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 
@@ -42,11 +43,13 @@ REVIEW_BAND = (0.2, 0.8)  # pairs a steward is asked about
 MIN_LABELS_PER_CLASS = 10
 WORDING_COLUMNS = ("name", "brand", "category", "model_no", "size")
 UNITS = (r"(?:gb|tb|mb|kb|ghz|mhz|hz|in|inch|inches|ft|feet|mm|cm|m|ml|cl|l|oz|lb|lbs|g|kg|w|kw|v|mah|ah|x|pk|pack|"
-         r"ct|count|%|mp|pages|sheets|rpm|db|dpi|ppm)")
+         r"ct|count|pc|pcs|%|mp|pages|sheets|rpm|db|dpi|ppm)")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _QUANTITY = re.compile(rf"(\d+(?:\.\d+)?)({UNITS})")
+_MULTIPACK = re.compile(rf"(\d+)x(\d+(?:\.\d+)?)({UNITS})")  # 6x330ml
 _TOKEN = re.compile(r"[a-z0-9]+(?:[.\-/][a-z0-9]+)*%?")
 _WORD = r"[a-z0-9]+"
+_UNIT = re.compile(UNITS)
 LEVELLED = ("code", "number", "brand")
 
 
@@ -66,6 +69,8 @@ def parse_evidence(text: str) -> tuple[frozenset, frozenset]:
         squashed = re.sub(r"[.\-/]", "", token)
         if _NUMBER.fullmatch(token) and re.fullmatch(UNITS, following):
             numbers.add(f"{float(token):g}{following}")
+        elif multipack := _MULTIPACK.fullmatch(token):
+            numbers |= {f"{multipack.group(1)}x", f"{float(multipack.group(2)):g}{multipack.group(3)}"}
         elif quantity := _QUANTITY.fullmatch(token.replace("-", "")):
             numbers.add(f"{float(quantity.group(1)):g}{quantity.group(2)}")
         elif _NUMBER.fullmatch(token.rstrip("%")):
@@ -88,6 +93,7 @@ def wordings(frame: pd.DataFrame) -> pd.DataFrame:
     out["model_codes"] = out["model_no"].map(lambda m: frozenset({re.sub(r"[^a-z0-9]", "", m)} - {""}))
     out["codes"] = [c | m for (c, _), m in zip(parsed, out["model_codes"], strict=True)]
     out["numbers"] = [n for _, n in parsed]
+    out["letter_words"] = out["name"].map(lambda name: frozenset(_letter_words(name)))
     out["text"] = (out["brand"] + " " + out["name"] + " " + out["model_no"] + " " + out["size"]).str.strip()
     return out
 
@@ -103,8 +109,8 @@ def _top_k_per_row(similarity: sp.csr_matrix, k: int) -> np.ndarray:
 
 
 def _bounded(vectorizer: TfidfVectorizer, left: pd.Series, right: pd.Series, max_block: int):
-    vectorizer.fit(pd.concat([left, right]))
-    a, b = vectorizer.transform(left).tocsc(), vectorizer.transform(right).tocsc()
+    both = vectorizer.fit_transform(pd.concat([left, right]))
+    a, b = both[:len(left)].tocsc(), both[len(left):].tocsc()
     shared = np.asarray((a > 0).sum(0)).ravel().astype(np.int64) * np.asarray((b > 0).sum(0)).ravel()
     usable = np.flatnonzero(shared <= max_block)
     return a[:, usable].tocsr(), b[:, usable].tocsr()
@@ -143,14 +149,26 @@ def _abbreviates(short: str, long: str) -> bool:
     return True
 
 
-def abbreviated_overlap(left: str, right: str) -> float:
-    """Dice coefficient of the two texts' words, an abbreviation counting as its word."""
-    a, b = set(re.findall(_WORD, left)), set(re.findall(_WORD, right))
+@functools.lru_cache(maxsize=1 << 20)
+def _alike(a: str, b: str) -> bool:
+    """One word abbreviates the other (cached: catalogues repeat their words across many pairs)."""
+    return _abbreviates(a, b) or _abbreviates(b, a)
+
+
+def _letter_words(text: str) -> set[str]:
+    """Words of letters, units left out (quantities are compared on their own)."""
+    return {w for w in re.findall(r"[a-z]+", text) if len(w) > 1 and not _UNIT.fullmatch(w)}
+
+
+def abbreviated_overlap(a: frozenset, b: frozenset) -> float:
+    """Dice coefficient of two sets of letter words, an abbreviation counting as its word."""
     if not a or not b:
         return 0.0
-    matched = sum(any(_abbreviates(x, y) or _abbreviates(y, x) for y in b) for x in a)
-    matched += sum(any(_abbreviates(y, x) or _abbreviates(x, y) for x in a) for y in b)
-    return matched / (len(a) + len(b))
+
+    def found(word: str, others: frozenset) -> bool:
+        return word in others or any(o[0] == word[0] and _alike(word, o) for o in others)
+
+    return (sum(found(x, b) for x in a) + sum(found(y, a) for y in b)) / (len(a) + len(b))
 
 
 def code_level(left_codes, right_codes, left_model, right_model) -> float:
@@ -196,13 +214,12 @@ def _price_agrees(left: list[float], right: list[float]) -> bool:
 
 def compare(pairs: pd.DataFrame, left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
     """Comparison vector of every candidate pair, with its entities and whether a price agrees."""
-    both = pd.concat([left.text, right.text])
     L, R = left.iloc[pairs.left_row].reset_index(drop=True), right.iloc[pairs.right_row].reset_index(drop=True)
 
     def cosine(vectorizer: TfidfVectorizer, column: str) -> np.ndarray:
-        vectorizer.fit(pd.concat([left[column], right[column]]) if column != "text" else both)
-        a = vectorizer.transform(left[column])[pairs.left_row.to_numpy()]
-        b = vectorizer.transform(right[column])[pairs.right_row.to_numpy()]
+        both = vectorizer.fit_transform(pd.concat([left[column], right[column]])).tocsr()
+        a = both[:len(left)][pairs.left_row.to_numpy()]
+        b = both[len(left):][pairs.right_row.to_numpy()]
         return np.asarray(a.multiply(b).sum(1)).ravel()
 
     out = pd.DataFrame({"left_id": L.entity_id, "right_id": R.entity_id,
@@ -211,7 +228,7 @@ def compare(pairs: pd.DataFrame, left: pd.DataFrame, right: pd.DataFrame) -> pd.
         return out.assign(**{c: pd.Series(dtype=float) for c in (*FEATURES, "price_agrees")})
     out["name_words"] = cosine(TfidfVectorizer(token_pattern=_WORD, sublinear_tf=True), "text")
     out["name_chars"] = cosine(TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True), "text")
-    out["abbreviated"] = [abbreviated_overlap(a, b) for a, b in zip(L.name, R.name, strict=True)]
+    out["abbreviated"] = [abbreviated_overlap(a, b) for a, b in zip(L.letter_words, R.letter_words, strict=True)]
     no_category = ((L.category == "") | (R.category == "")).to_numpy()
     has_category = bool((left.category != "").any() and (right.category != "").any())
     categories = cosine(TfidfVectorizer(token_pattern=_WORD), "category") if has_category else np.zeros(len(out))
