@@ -173,9 +173,7 @@ def _records_of_source(rows: pd.DataFrame, contract: Contract, nicknames: Mappin
             continue
         out[DISPLAY_COLUMN[role]] = rows[column]
         match = MATCH_COLUMN[role]
-        if match != DISPLAY_COLUMN[role]:
-            out[match] = _match_value(rows, column, role)
-        elif role == "national_id":
+        if match != DISPLAY_COLUMN[role] or role == "national_id":
             out[match] = _match_value(rows, column, role)
     first = out["first_name_key"]
     out["first_name_canonical"] = first.map(lambda name: nicknames.get(name, name) if isinstance(name, str) else None)

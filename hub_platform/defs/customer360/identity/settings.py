@@ -137,7 +137,7 @@ _LEVELS: dict[str, Callable[[dict[str, Any]], ComparisonLevelCreator]] = {
     "damerau_levenshtein": lambda level: cll.DamerauLevenshteinLevel(level["column"], level["distance"]),
     "jaro_winkler": lambda level: cll.JaroWinklerLevel(level["column"], level["similarity"]),
     "jaro_winkler_local_part": lambda level: cll.JaroWinklerLevel(_local_part(level["column"]), level["similarity"]),
-    "else": lambda level: cll.ElseLevel(),
+    "else": lambda _level: cll.ElseLevel(),
 }
 
 
