@@ -398,8 +398,8 @@ def make_plan(records: pa.Table | pd.DataFrame, match_columns: Mapping[str, str]
     """The plan for ``records`` (person records) carrying ``match_columns`` (column -> role)."""
     description = description or default_description()
     frame = records.to_pandas() if isinstance(records, pa.Table) else records
-    fill = {c: float(frame[c].notna().mean()) for c in match_columns if c in frame.columns} if len(frame) else {}
-    present = {c for c, rate in fill.items() if rate > 0}
+    # a role with no value, or one value for everybody (a country column of one country), tells no one apart
+    present = {c for c in match_columns if c in frame.columns and frame[c].nunique(dropna=True) > 1}
     if not present:
         raise ValueError("the person records carry no identity role with any value: declare roles in the person contracts")
     sources = sorted(frame["source"].dropna().unique()) if "source" in frame.columns else []
