@@ -12,6 +12,7 @@ from hub_platform.defs.orders.assets import LIVE_ASSETS, orders_assets
 from hub_platform.defs.product360.assets import product360_assets
 from hub_platform.defs.raw.assets import raw_assets
 from hub_platform.defs.raw.sensors import landing_sensor, raw_reconciliation
+from hub_platform.defs.review.assets import review_assets
 from hub_platform.lib.automation import zone_automation
 from hub_platform.lib.resources import build_resources
 from hub_platform.sources.contract import Registry, default_registry
@@ -21,7 +22,7 @@ def build_definitions(registry: Registry | None = None) -> dg.Definitions:
     registry = registry or default_registry()
     return dg.Definitions(
         assets=[*raw_assets(registry), *clean_assets(registry), *curated_assets(), *product360_assets(), *customer360_assets(registry),
-                *forecast_assets(), *orders_assets()],
+                *forecast_assets(), *orders_assets(), *review_assets()],
         sensors=[landing_sensor(registry, live=_live_feeds(registry)), zone_automation],
         schedules=[raw_reconciliation, forecast_nightly],
         resources=build_resources(),
