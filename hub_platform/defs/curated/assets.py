@@ -29,8 +29,9 @@ from hub_platform.defs.curated import (
 from hub_platform.defs.curated.keys import surrogate_key
 from hub_platform.defs.curated.matching_quality import label_quality, matching_quality
 from hub_platform.defs.curated.sales_orders import CHANNELS
+from hub_platform.defs.review.assets import LABELS_KEY
 from hub_platform.lib.metadata import markdown_table
-from hub_platform.lib.tables import Findings, Inputs, SideTable, TableSpec, Zone, table_assets
+from hub_platform.lib.tables import Findings, Inputs, SideTable, TableSpec, UndeclaredRead, Zone, table_assets
 from hub_platform.sources.reference import REFERENCE_DIR, SHIPMENT_STATUSES, carrier_status_map
 
 OWNER = "team:supply-chain-data"
@@ -168,9 +169,8 @@ def _xref_report(tables: dict[str, pa.Table], read: Inputs) -> Findings:
     }
     quality = matching_quality(xref, read.truth())
     if quality is None:
-        labels = product_matching.labelled_pairs(_review_labels(read))
-        linked = product_matching.linked_pairs(xref.to_pandas())
-        quality = label_quality(linked, labels) if labels is not None else None
+        labels = _review_labels(read)
+        quality = label_quality(product_matching.linked_pairs(xref.to_pandas()), labels) if labels is not None else None
     if quality is not None:
         metadata.update(quality.metadata())
     else:
@@ -191,8 +191,9 @@ def _vehicle(read: Inputs):
     return {"vehicle": master_data.vehicles(read.clean("erp_fleet"))}
 
 
-REVIEW_LABELS = dg.AssetKey(["review", "labels"])
-PRODUCT_FEEDS = tuple(product_matching.FEED_COLUMNS)
+# clean/erp_products_history is the erp_products asset's side table, not an asset of its own: it cannot be a
+# dep, and is read where the builder lets a feed's history be read with the feed (else: current wordings only)
+PRODUCT_FEEDS = tuple(name for name in product_matching.FEED_COLUMNS if name != "erp_products_history")
 
 
 def _review_labels(read: Inputs) -> pd.DataFrame | None:
@@ -203,14 +204,20 @@ def _review_labels(read: Inputs) -> pd.DataFrame | None:
 def _product_xref(read: Inputs):
     def feed(name: str) -> pd.DataFrame:
         """A clean feed with the columns matching reads; a feed that has never delivered is empty."""
-        if not read.exists("clean", name):
+        try:
+            delivered = read.exists("clean", name)
+        except UndeclaredRead:
+            if name != "erp_products_history":
+                raise
+            delivered = False
+        if not delivered:
             return product_matching.empty(name)
         frame = read.pandas("clean", name)
         wanted = product_matching.FEED_COLUMNS[name]
         return frame.reindex(columns=wanted)[wanted]
 
     labels = product_matching.labelled_pairs(_review_labels(read))
-    linking = product_matching.link_products(product_matching.ProductFeeds(**{name: feed(name) for name in PRODUCT_FEEDS}), labels)
+    linking = product_matching.link_products(product_matching.ProductFeeds(**{name: feed(name) for name in product_matching.FEED_COLUMNS}), labels)
     schema = "code_type string, system string, code string, product_id string, match_rule string, match_score double, " \
              "evidence string, sources string"
     xref = read.spark.createDataFrame(linking.xref[product_matching.XREF_COLUMNS], schema)
@@ -322,7 +329,7 @@ def curated_assets() -> list[dg.AssetsDefinition]:
         _tables([LOCATION], _clean("erp_locations", "erp_sales_orders"), _location),
         _tables([SUPPLIER], _clean("erp_suppliers"), _supplier),
         _tables([VEHICLE], _clean("erp_fleet"), _vehicle),
-        _tables([PRODUCT_XREF, PRODUCT_PAIRS], [*_clean(*PRODUCT_FEEDS), REVIEW_LABELS], _product_xref,
+        _tables([PRODUCT_XREF, PRODUCT_PAIRS], [*_clean(*PRODUCT_FEEDS), LABELS_KEY], _product_xref,
                 report=_xref_report, name="curated__product_matching"),
         _tables([PRODUCT], [*_clean("erp_products", "web_catalog", "pos_transactions"), xref], _product),
         _tables([PRICE], [*_clean("erp_prices"), xref], _price, side_tables={"unknown_price_sku": _quarantine("unknown_price_sku")}),

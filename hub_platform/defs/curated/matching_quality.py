@@ -24,9 +24,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from hub_platform.defs.review.accuracy import accuracy_from_labels
 from hub_platform.lib.lake.store import Location
 
 TRUTH_FILE = "products.csv"
+REVIEW_DOMAIN = "product"
 
 
 @dataclass(frozen=True)
@@ -79,17 +81,18 @@ def pairwise_quality(predicted: pd.DataFrame, truth: pd.DataFrame) -> MatchingQu
 
 
 def label_quality(linked: pd.DataFrame, labels: pd.DataFrame) -> MatchingQuality | None:
-    """``linked``: (left_id, right_id) the hub links; ``labels``: a steward's (left_id, right_id, label).
-    None when no pair was labelled match or non_match."""
-    decided = labels[labels.label.isin(["match", "non_match"])]
-    if decided.empty:
-        return None
+    """Figures from the stewards' labels of product pairs (review/labels rows), by the review queue's one
+    accuracy function: a labelled pair is predicted a match when the hub links its product and code
+    (``linked``: left_id, right_id). None when no pair was labelled match or non_match."""
     hub_links = set(zip(linked.left_id, linked.right_id, strict=True))
-    marked = decided.assign(hub_links=[pair in hub_links for pair in zip(decided.left_id, decided.right_id, strict=True)])
-    said_match = marked.label == "match"
-    hits = int((marked.hub_links & said_match).sum())
-    precision, recall, f1 = _scores(hits, int(marked.hub_links.sum()), int(said_match.sum()))
-    return MatchingQuality("steward labels", precision, recall, f1, len(marked), {})
+    own = labels[labels.domain == REVIEW_DOMAIN]
+    predicted = pd.DataFrame({"pair_id": own.pair_id, "predicted_match": [
+        (a, b) in hub_links or (b, a) in hub_links for a, b in zip(own.left_id, own.right_id, strict=True)]})
+    figures = accuracy_from_labels(predicted, labels, REVIEW_DOMAIN)
+    if not figures["decisive_labels_scored"]:
+        return None
+    return MatchingQuality("steward labels", figures["precision"], figures["recall"], figures["f1"],
+                           figures["decisive_labels_scored"], {})
 
 
 def matching_quality(xref: pa.Table, truth: Location) -> MatchingQuality | None:

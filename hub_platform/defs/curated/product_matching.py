@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from hub_platform.defs.curated import product_similarity as similarity
+from hub_platform.defs.review.accuracy import latest_labels
 
 CODE_TYPES = ("sku", "gtin", "web_product_id", "store_item_code", "supplier_part_no")
 MATCH_RULES = ("system_of_record", "gtin", "purchase_order", "fuzzy", "unmatched")
@@ -256,13 +257,13 @@ def _part_rows(purchase_orders: pd.DataFrame, rows: list[dict]) -> list[dict]:
 
 
 def labelled_pairs(labels: pd.DataFrame | None) -> pd.DataFrame | None:
-    """The product domain's rows of the review labels (left_id, right_id, label), latest per pair."""
+    """The product domain's labels in force (left_id, right_id, label), or None before the first."""
     if labels is None or labels.empty:
         return None
     own = labels[labels.domain == REVIEW_DOMAIN]
-    if "labelled_at" in own:
-        own = own.sort_values("labelled_at", kind="stable")
-    return own.drop_duplicates(["left_id", "right_id"], keep="last")[["left_id", "right_id", "label"]].reset_index(drop=True)
+    if own.empty:
+        return None
+    return latest_labels(own)[["left_id", "right_id", "label"]]
 
 
 def linked_pairs(xref: pd.DataFrame) -> pd.DataFrame:

@@ -13,7 +13,8 @@ import pytest
 
 from hub_platform.defs.curated import product_similarity as similarity
 from hub_platform.defs.curated.matching_quality import label_quality, pairwise_quality
-from hub_platform.defs.curated.product_matching import ProductFeeds, empty, link_products, linked_pairs
+from hub_platform.defs.curated.product_matching import ProductFeeds, empty, labelled_pairs, link_products, linked_pairs
+from hub_platform.defs.review.queue import pair_id
 
 JAN, FEB = datetime(2026, 1, 1), datetime(2026, 2, 1)
 ERP_COLUMNS = ["sku", "gtin", "product_name", "brand", "category", "size", "_source"]
@@ -141,7 +142,7 @@ def test_scored_pairs_carry_what_a_steward_needs(linking):
 
 
 def test_a_stewards_label_overrides_the_model():
-    labels = pd.DataFrame({"left_id": ["SKU-21"], "right_id": ["store_item_code:IC21"], "label": ["non_match"]})
+    labels = labelled_pairs(review_labels([("SKU-21", "store_item_code:IC21")], ["non_match"]))
     xref = link_products(feeds(), labels).xref
     assert xref[xref.code == "IC21"].product_id.tolist() == ["store_item_code:IC21"]
 
@@ -171,10 +172,16 @@ def test_pairwise_quality_on_a_hand_counted_case():
     assert quality.linked_correctly_by_type == {"gtin": 0.5, "sku": 1.0}
 
 
+def review_labels(pairs: list[tuple[str, str]], labels: list[str]) -> pd.DataFrame:
+    """Rows of review/labels as `hub review` writes them."""
+    return pd.DataFrame({"domain": "product", "pair_id": [pair_id("product", a, b) for a, b in pairs],
+                         "left_id": [a for a, _ in pairs], "right_id": [b for _, b in pairs], "label": labels,
+                         "labelled_by": "steward", "labelled_at": pd.Timestamp("2026-12-01"), "note": None})
+
+
 def test_quality_from_a_stewards_labels(linking):
-    labels = pd.DataFrame({"left_id": ["SKU-21", "SKU-22", "SKU-41"],
-                           "right_id": ["store_item_code:IC21", "store_item_code:IC21", "web_product_id:W-42"],
-                           "label": ["match", "non_match", "match"]})
+    labels = review_labels([("SKU-21", "store_item_code:IC21"), ("SKU-22", "store_item_code:IC21"),
+                            ("SKU-41", "web_product_id:W-42")], ["match", "non_match", "match"])
     quality = label_quality(linked_pairs(linking.xref), labels)
     # the hub links IC21 to SKU-21 (right), not to SKU-22 (right), and leaves W-42 alone (a miss)
     assert (quality.precision, quality.recall, quality.compared) == (1.0, 0.5, 3)
