@@ -67,7 +67,7 @@ PRODUCT_PAIRS = _spec(
     "Product pairs the fuzzy stage scored (a product and a code of another system) with their match probability, "
     "the threshold, whether they were linked, the evidence and both wordings: the review queue asks stewards about "
     "those near the threshold.",
-    not_null=("match_probability", "threshold", "left_record", "right_record"),
+    not_null=("match_probability", "threshold", "left_record", "right_record"), may_be_empty=True,
 )
 PRODUCT = _spec(
     "product", ("product_key", "valid_from"),
