@@ -269,19 +269,19 @@ def uncontradicted(features: pd.DataFrame) -> pd.Series:
 
 
 def strong_evidence(features: pd.DataFrame, near_identical: float = 0.8) -> pd.Series:
-    """Evidence no look-alike is expected to have: an equal model number, near-identical wording, a
-    shared code or an abbreviated wording with the same quantities."""
-    return ((features.code == 3) | (features.name_chars >= near_identical) | (features.code == 2)
-            | ((features.number == 3) & (features.abbreviated >= 0.6)))
+    """Evidence no look-alike is expected to have: an equal model number, near-identical wording, or a
+    shared code or abbreviated wording with the same quantities that nothing contradicts."""
+    agrees = uncontradicted(features)
+    return ((features.code == 3) | (features.name_chars >= near_identical)
+            | (agrees & (features.code == 2)) | (agrees & (features.number == 3) & (features.abbreviated >= 0.6)))
 
 
 def implied_labels(features: pd.DataFrame) -> pd.Series:
     """Labels the one-to-one constraint implies: a pair that is both entities' most similar candidate
-    that nothing contradicts, with strong evidence, is a match; every other candidate of those two
-    entities is a non-match. NaN elsewhere."""
-    eligible = uncontradicted(features)
-    ranked = similarity(features).where(eligible, -1.0)
-    positive = eligible & _mutual_best(features, ranked) & strong_evidence(features)
+    (a contradicted pair ranks half a point lower) and has strong evidence is a match; every other
+    candidate of those two entities is a non-match. NaN elsewhere."""
+    ranked = similarity(features) - 0.5 * (~uncontradicted(features))
+    positive = _mutual_best(features, ranked) & strong_evidence(features)
     touched = features.left_id.isin(features.left_id[positive]) | features.right_id.isin(features.right_id[positive])
     return pd.Series(np.where(positive, 1.0, np.where(touched, 0.0, np.nan)), index=features.index)
 
