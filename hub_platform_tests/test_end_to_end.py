@@ -25,6 +25,7 @@ def materialized(small_sample: Path, tmp_path_factory: pytest.TempPathFactory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HUB_HOME", str(home))
         patch.setenv("DAGSTER_HOME", str(home / "dagster"))
+        patch.setenv("HUB_PII_HASH_KEY", "end-to-end-test-key")  # the run holds the key: it publishes masked copies
         result = materialize()
         storage = build_resources()["storage"]
         yield result, storage, home
@@ -140,7 +141,7 @@ def test_customers_are_resolved_against_the_truth_and_stay_masked_for_analysts(m
     result, storage, _ = materialized
     assert _checks(result)[("customer360/identity", "f1_against_truth")]
     assert _metadata(result, "customer360/identity")["pairwise_f1"] >= 0.97
-    monkeypatch.setenv("HUB_PII_HASH_KEY", "end-to-end-test-key")
+    monkeypatch.delenv("HUB_PII_HASH_KEY")  # the analyst's process has no key: it reads the masked copies
     emails = QuerySession(storage.lake(), role="analyst").sql("SELECT email FROM customer360.golden_record")["email"]
     assert emails.null_count < len(emails) and not any("@" in e for e in emails.drop_null().to_pylist())
 
@@ -189,3 +190,55 @@ def test_a_pinned_baseline_is_refused_and_the_previous_forecast_stays_published(
     alone = defs.resolve_implicit_global_asset_job_def().execute_in_process(  # publishing by hand is refused too
         asset_selection=[dg.AssetKey(["forecast", "published"])], instance=dg.DagsterInstance.get(), raise_on_error=False)
     assert not alone.success and lake.version("forecast", "published") == published
+
+
+def _personal_values(lake) -> set[str]:
+    """Every personal value of the sample as the hub holds it: the clean feeds' PII columns (standardized and as
+    delivered) and the PII fields of quarantined rows' originals."""
+    import json
+
+    from hub_platform.defs.clean.processing import QUARANTINE_ZONE
+
+    values: set[str] = set()
+    for feed, contracts in default_registry().feeds.items():
+        columns = [c for name in contracts[0].pii_columns for c in (name, f"{name}_original")]
+        table = lake.read("clean", feed)
+        for column in set(columns) & set(table.column_names):
+            values |= {str(v) for v in pc.unique(table[column]).to_pylist() if v is not None}
+        for contract in contracts:
+            if lake.has_table(QUARANTINE_ZONE, contract.name):
+                for original in lake.read(QUARANTINE_ZONE, contract.name)["original"].to_pylist():
+                    fields = json.loads(original) if original and original.startswith("{") else {}
+                    values |= {str(fields[c]) for c in contract.pii_columns if isinstance(fields, dict) and fields.get(c)}
+    return {v.strip() for v in values if len(v.strip()) >= 5}  # shorter ones (a first name "Ann") occur as parts of words
+
+
+@pytest.mark.slow
+def test_no_personal_value_of_the_sample_reaches_the_event_log_and_events_stay_small(materialized):
+    """Reuses the module's run: every event of the instance, serialized as stored, searched for every value."""
+    import json
+    import re
+
+    import dagster as dg
+    from dagster._serdes import serialize_value
+
+    _, storage, _ = materialized
+    personal = _personal_values(storage.lake())
+    assert len(personal) > 500  # names, e-mails, phones, streets, postcodes, birth dates
+    instance = dg.DagsterInstance.get()
+    sizes, texts = [], []
+    for run in instance.get_runs():
+        for entry in instance.all_logs(run.run_id):
+            stored = serialize_value(entry)
+            sizes.append(len(stored))
+            texts.append(json.dumps(json.loads(stored), ensure_ascii=False))
+    log = "\n".join(texts)
+    # a value counts where it stands alone: postcode 44000 inside a count 1744000 is not a postcode
+    found = sorted(v for v in personal if v in log and re.search(rf"(?<![\w]){re.escape(v)}(?![\w])", log))
+    assert not found, f"{len(found)} personal value(s) in the event log, e.g. {found[:5]}"
+    assert max(sizes) < MAX_EVENT_BYTES, f"largest event {max(sizes):,} bytes"
+    print(f"\nevent log: {len(sizes):,} events, {sum(sizes):,} bytes, largest {max(sizes):,}; "
+          f"{len(personal):,} personal values searched")
+
+
+MAX_EVENT_BYTES = 512_000
