@@ -242,3 +242,25 @@ def test_no_personal_value_of_the_sample_reaches_the_event_log_and_events_stay_s
 
 
 MAX_EVENT_BYTES = 512_000
+
+
+@pytest.mark.slow
+def test_every_declared_clean_room_answer_on_the_real_profile_resists_differencing(materialized):
+    """On the run's customer360/profile: each declared grouping against each coarser one (and the total)."""
+    from hub_platform.lib.governance import cleanroom_aggregate, cleanroom_policy
+
+    _, storage, _ = materialized
+    profile, policy = storage.lake().read("customer360", "profile"), cleanroom_policy()
+    for grouping in policy.grouping_sets:
+        answer, _ = cleanroom_aggregate(profile, list(grouping), [("lifetime_value_gbp", "sum")], policy)
+        assert pc.min(answer["customers"]).as_py() is None or pc.min(answer["customers"]).as_py() >= policy.k
+        for coarse in policy.coarser(grouping):
+            if coarse:
+                released = answer.group_by(list(coarse)).aggregate([("customers", "sum")])
+                totals = profile.group_by(list(coarse)).aggregate([("customer_id", "count_distinct")])
+                joined = totals.join(released, keys=list(coarse), join_type="left outer").to_pandas().fillna(0)
+                joined = joined[joined["customer_id_count_distinct"] >= policy.k]  # a coarse group that can be released
+                hidden = joined["customer_id_count_distinct"] - joined["customers_sum"]
+            else:
+                hidden = [profile.num_rows - (pc.sum(answer["customers"]).as_py() or 0)]
+            assert all(h == 0 or h >= policy.k for h in hidden), (grouping, coarse)
