@@ -81,11 +81,13 @@ def pii_columns(columns: list[str]) -> set[str]:
 
 
 def hash_key() -> bytes:
+    """The masking key, which only the service side has (runs and ``hub serve``)."""
     key = os.environ.get(HASH_KEY_VARIABLE)
     if not key:
         raise AccessDenied(
-            f"masking personal data needs the secret {HASH_KEY_VARIABLE} in the environment "
-            "(any long random string; keep it out of code and logs)"
+            f"masking personal data needs the secret {HASH_KEY_VARIABLE}, which only runs and the query service hold "
+            "(any long random string; keep it out of code and logs). Without it, read through the query service "
+            "(HUB_QUERY_URL and HUB_API_TOKEN)"
         )
     return key.encode()
 
