@@ -215,7 +215,8 @@ def _personal_values(lake) -> set[str]:
 
 @pytest.mark.slow
 def test_no_personal_value_of_the_sample_reaches_the_event_log_and_events_stay_small(materialized):
-    """Reuses the module's run: every event of the instance, serialized as stored, searched for every value."""
+    """Reuses the module's run: every event of the instance, serialized as stored, and the captured step logs,
+    searched for every value."""
     import json
     import re
 
@@ -232,6 +233,8 @@ def test_no_personal_value_of_the_sample_reaches_the_event_log_and_events_stay_s
             stored = serialize_value(entry)
             sizes.append(len(stored))
             texts.append(json.dumps(json.loads(stored), ensure_ascii=False))
+    home = Path(instance.root_directory)  # captured stdout and stderr of the runs' steps are the instance's too
+    texts += [captured.read_text(errors="replace") for captured in home.rglob("*") if captured.suffix in (".out", ".err")]
     log = "\n".join(texts)
     # a value counts where it stands alone: postcode 44000 inside a count 1744000 is not a postcode
     found = sorted(v for v in personal if v in log and re.search(rf"(?<![\w]){re.escape(v)}(?![\w])", log))
