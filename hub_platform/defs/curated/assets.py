@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyspark.sql import functions as F
 
-from hub_platform.defs.clean.assets import clean_key
+from hub_platform.defs.clean.assets import clean_history, clean_key
 from hub_platform.defs.curated import (
     activity,
     master_data,
@@ -31,7 +31,7 @@ from hub_platform.defs.curated.matching_quality import label_quality, matching_q
 from hub_platform.defs.curated.sales_orders import CHANNELS
 from hub_platform.defs.review.assets import LABELS_KEY
 from hub_platform.lib.metadata import markdown_table
-from hub_platform.lib.tables import Findings, Inputs, SideTable, TableSpec, UndeclaredRead, Zone, table_assets
+from hub_platform.lib.tables import Findings, Inputs, SideTable, TableSpec, Zone, table_assets
 from hub_platform.sources.reference import REFERENCE_DIR, SHIPMENT_STATUSES, carrier_status_map
 
 OWNER = "team:supply-chain-data"
@@ -191,8 +191,7 @@ def _vehicle(read: Inputs):
     return {"vehicle": master_data.vehicles(read.clean("erp_fleet"))}
 
 
-# clean/erp_products_history is the erp_products asset's side table, not an asset of its own: it cannot be a
-# dep, and is read where the builder lets a feed's history be read with the feed (else: current wordings only)
+# clean/erp_products_history is clean/erp_products' side table: declared as a side input, not a dep
 PRODUCT_FEEDS = tuple(name for name in product_matching.FEED_COLUMNS if name != "erp_products_history")
 
 
@@ -204,13 +203,7 @@ def _review_labels(read: Inputs) -> pd.DataFrame | None:
 def _product_xref(read: Inputs):
     def feed(name: str) -> pd.DataFrame:
         """A clean feed with the columns matching reads; a feed that has never delivered is empty."""
-        try:
-            delivered = read.exists("clean", name)
-        except UndeclaredRead:
-            if name != "erp_products_history":
-                raise
-            delivered = False
-        if not delivered:
+        if not read.exists("clean", name):
             return product_matching.empty(name)
         frame = read.pandas("clean", name)
         wanted = product_matching.FEED_COLUMNS[name]
@@ -330,8 +323,9 @@ def curated_assets() -> list[dg.AssetsDefinition]:
         _tables([SUPPLIER], _clean("erp_suppliers"), _supplier),
         _tables([VEHICLE], _clean("erp_fleet"), _vehicle),
         _tables([PRODUCT_XREF, PRODUCT_PAIRS], [*_clean(*PRODUCT_FEEDS), LABELS_KEY], _product_xref,
-                report=_xref_report, name="curated__product_matching"),
-        _tables([PRODUCT], [*_clean("erp_products", "web_catalog", "pos_transactions"), xref], _product),
+                report=_xref_report, name="curated__product_matching", side_inputs=[clean_history("erp_products")]),
+        _tables([PRODUCT], [*_clean("erp_products", "web_catalog", "pos_transactions"), xref], _product,
+                side_inputs=[clean_history("erp_products")]),
         _tables([PRICE], [*_clean("erp_prices"), xref], _price, side_tables={"unknown_price_sku": _quarantine("unknown_price_sku")}),
         _tables([SALES_ORDER, SALES_ORDER_LINE],
                 [*_clean("erp_sales_orders", "erp_sales_order_lines", "web_orders", "pos_transactions"), xref, location], _sales,
