@@ -12,10 +12,13 @@ import functools
 import re
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+if TYPE_CHECKING:
+    from hub_platform.sources.entity import Entity
 
 CONTRACTS_DIR = Path(__file__).parent / "contracts"
 
@@ -48,6 +51,16 @@ STANDARDIZERS = (
 _SCALAR_TYPES = ("string", "int", "float", "bool", "date", "timestamp", "timestamptz")
 _DECIMAL = re.compile(r"^decimal\((\d{1,2}),\s*(\d{1,2})\)$")
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def known_type(value: str) -> bool:
+    return value in _SCALAR_TYPES or bool(_DECIMAL.match(value))
+
+
+def decimal_of(value: str) -> tuple[int, int] | None:
+    """(precision, scale) of a ``decimal(p,s)`` type, else None."""
+    match = _DECIMAL.match(value)
+    return (int(match[1]), int(match[2])) if match else None
 
 
 class ContractError(ValueError):
@@ -144,11 +157,15 @@ class Contract(_Strict):
     # keep every delivered version of a row in clean/<feed>_history, for type-2 history downstream
     history: bool = False
     tags: dict[str, str] = Field(default_factory=dict)
+    # the id space of the source's business ids (default: its own name); sources of one system share one
+    namespace: str | None = None
+    # among the sources of one master entity (product, supplier, location), the lower comes first
+    precedence: int = 100
 
-    @field_validator("name", "feed", "entity")
+    @field_validator("name", "feed", "entity", "namespace")
     @classmethod
-    def _identifier(cls, value: str) -> str:
-        if not _IDENTIFIER.match(value):
+    def _identifier(cls, value: str | None) -> str | None:
+        if value is not None and not _IDENTIFIER.match(value):
             raise ValueError(f"{value!r} must be snake_case (a-z, 0-9, _)")
         return value
 
@@ -204,11 +221,12 @@ class Contract(_Strict):
 
 
 class Registry(BaseModel):
-    """All contracts, indexed by source and by feed."""
+    """All contracts, indexed by source, by feed and by the entity they feed."""
 
     model_config = ConfigDict(frozen=True)
 
     sources: dict[str, Contract]
+    entities: dict[str, Entity] = Field(default_factory=dict)
 
     @functools.cached_property
     def feeds(self) -> dict[str, list[Contract]]:
@@ -218,8 +236,25 @@ class Registry(BaseModel):
         return dict(sorted(by_feed.items()))
 
     def feed_contract(self, feed: str) -> Contract:
-        """The contract that defines a feed's schema (all of a feed's contracts agree on it)."""
+        """The contract that defines a feed's schema where no catalogued entity does (then all of the feed's contracts agree)."""
         return self.feeds[feed][0]
+
+    def feed_entity(self, feed: str) -> Entity | None:
+        """The catalogued entity whose schema the feed's clean table has (None: the feed's own contract's)."""
+        return self.entities.get(self.feeds[feed][0].entity)
+
+    def feeds_of(self, entity: str) -> list[str]:
+        """The feeds whose sources feed ``entity``: what a curated build of it reads."""
+        return [feed for feed, contracts in self.feeds.items() if contracts[0].entity == entity]
+
+    def namespace(self, source: str) -> str:
+        """The id space of a source's business ids: equal ids of two namespaces are different things."""
+        contract = self.source(source)
+        return contract.namespace or contract.name
+
+    def masters(self, entity: str) -> list[Contract]:
+        """The sources of a master entity in precedence order (lower ``precedence`` first, then by name)."""
+        return sorted((c for c in self.sources.values() if c.entity == entity), key=lambda c: (c.precedence, c.name))
 
     def source(self, name: str) -> Contract:
         try:
@@ -228,40 +263,52 @@ class Registry(BaseModel):
             raise KeyError(f"no contract for source {name!r}; known: {', '.join(sorted(self.sources))}") from None
 
 
-def parse_contract(text: str, origin: str = "<string>") -> Contract:
-    """Parse one contract document, turning every problem into a ContractError naming ``origin``."""
+def parse_contract(text: str, origin: str = "<string>", entities: dict[str, Entity] | None = None) -> Contract:
+    """Parse one contract document, turning every problem into a ContractError naming ``origin``.
+
+    When its ``entity`` is catalogued (``entities``, default: sources/entities/), what its columns
+    leave unsaid is the entity's, and a contract that does not fit its entity is refused."""
+    entities = default_entities() if entities is None else entities
     try:
         document = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as error:
         raise ContractError(f"{origin}: not valid YAML: {error}") from None
     if not isinstance(document, dict):
         raise ContractError(f"{origin}: a contract is a YAML mapping, got {type(document).__name__}")
+    entity = entities.get(document.get("entity"))
+    if entity is not None:
+        document = inherit(document, entity)
     try:
-        return Contract.model_validate(document)
+        contract = Contract.model_validate(document)
     except ValidationError as error:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'contract'}: {e['msg']}" for e in error.errors()
         )
         raise ContractError(f"{origin}: {problems}") from None
+    if entity is not None and (problems := misfits(contract, entity)):
+        raise ContractError(f"{origin}: does not fit entity {entity.name!r}: " + "; ".join(problems))
+    return contract
 
 
-def load_registry(directory: Path | str = CONTRACTS_DIR) -> Registry:
-    """Load every ``*.yaml`` contract in ``directory`` and check they fit together."""
+def load_registry(directory: Path | str = CONTRACTS_DIR, entities: dict[str, Entity] | None = None) -> Registry:
+    """Load every ``*.yaml`` contract in ``directory`` and check they fit together (and their entities)."""
+    entities = default_entities() if entities is None else entities
     directory = Path(directory)
     paths = sorted(directory.glob("*.yaml"))
     if not paths:
         raise ContractError(f"{directory}: no contract files (*.yaml)")
     sources: dict[str, Contract] = {}
     for path in paths:
-        contract = parse_contract(path.read_text(encoding="utf-8"), origin=str(path))
+        contract = parse_contract(path.read_text(encoding="utf-8"), origin=str(path), entities=entities)
         if contract.name != path.stem:
             raise ContractError(f"{path}: name {contract.name!r} must match the file name {path.stem!r}")
         sources[contract.name] = contract
-    registry = Registry(sources=sources)
+    registry = Registry(sources=sources, entities=entities)
     for feed, contracts in registry.feeds.items():
         reference = contracts[0]
         for other in contracts[1:]:
-            if other.feed_signature() != reference.feed_signature():
+            # a catalogued entity gives the feed its schema, so its sources may each bring their own shape
+            if reference.entity not in entities and other.feed_signature() != reference.feed_signature():
                 raise ContractError(
                     f"feed {feed!r}: source {other.name!r} declares columns {other.feed_signature()} "
                     f"but {reference.name!r} declares {reference.feed_signature()}; "
@@ -270,6 +317,24 @@ def load_registry(directory: Path | str = CONTRACTS_DIR) -> Registry:
             if (other.entity, bool(other.cdc), other.history) != (reference.entity, bool(reference.cdc), reference.history):
                 raise ContractError(f"feed {feed!r}: {other.name!r} and {reference.name!r} disagree on entity, cdc or history")
     return registry
+
+
+def default_entities() -> dict[str, Entity]:
+    from hub_platform.sources.entity import default_entities as catalogue  # the entity module builds on this one
+
+    return catalogue()
+
+
+def inherit(document: dict, entity: Entity) -> dict:
+    from hub_platform.sources.entity import inherit as from_entity
+
+    return from_entity(document, entity)
+
+
+def misfits(contract: Contract, entity: Entity) -> list[str]:
+    from hub_platform.sources.entity import misfits as problems
+
+    return problems(contract, entity)
 
 
 @functools.cache

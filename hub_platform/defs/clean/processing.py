@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pyarrow as pa
@@ -17,9 +18,11 @@ import pyarrow.compute as pc
 from hub_platform.defs.clean.cdc import current_state, delete_condition, distinct_events
 from hub_platform.defs.clean.conform import Delivery, FileOutcome, clean_schema, conform_file
 from hub_platform.defs.clean.dedupe import last_per_group
+from hub_platform.defs.clean.entity_shape import to_entity
 from hub_platform.defs.raw.ingest import RawZone
 from hub_platform.lib.lake.store import Lake
 from hub_platform.sources.contract import Contract
+from hub_platform.sources.entity import Entity
 
 LEDGER = ("clean", "file_accounting")
 LEDGER_SCHEMA = pa.schema(
@@ -64,26 +67,34 @@ class CleanZone:
         rows = [r for r in todo.to_pylist() if r["checksum"] not in done]
         return sorted(rows, key=lambda r: (r["received_at"], r["landing_key"]))
 
-    def process(self, raw: RawZone, contracts: list[Contract], run_id: str = "") -> tuple[list[FileOutcome], dict[str, int]]:
-        """Conform every raw file of the feed the ledger has not accounted for, and commit them as one batch."""
+    def process(self, raw: RawZone, contracts: list[Contract], run_id: str = "",
+                entity: Entity | None = None) -> tuple[list[FileOutcome], dict[str, int]]:
+        """Conform every raw file of the feed the ledger has not accounted for, and commit them as one batch.
+
+        With the feed's ``entity``, each source's rows take the entity's schema (see entity_shape)."""
         sources = {c.name: c for c in contracts}
+        schema = clean_schema(entity or contracts[0])
 
         def conform_delivery(row: dict) -> FileOutcome:
             delivery = Delivery(row["source"], row["checksum"], row["landing_key"], row["received_at"], row["ingested_at"])
-            return conform_file(raw.lake.get_object(row["checksum"]), sources[row["source"]], delivery)
+            outcome = conform_file(raw.lake.get_object(row["checksum"]), sources[row["source"]], delivery)
+            if entity is None or outcome.clean is None:
+                return outcome
+            return replace(outcome, clean=to_entity(outcome.clean, schema))
 
         # Files are independent and Arrow compute releases the GIL: use every core. Order is kept.
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
             outcomes = list(pool.map(conform_delivery, self.pending(raw.manifest(feed=contracts[0].feed))))
-        return outcomes, self.commit(contracts[0], outcomes, run_id)
+        return outcomes, self.commit(contracts[0], outcomes, run_id, schema)
 
-    def commit(self, contract: Contract, outcomes: list[FileOutcome], run_id: str) -> dict[str, int]:
-        """Apply a batch of conformed files to the feed's tables and record them in the ledger."""
+    def commit(self, contract: Contract, outcomes: list[FileOutcome], run_id: str, schema: pa.Schema | None = None) -> dict[str, int]:
+        """Apply a batch of conformed files to the feed's tables (in ``schema``, default the contract's)
+        and record them in the ledger."""
         feed = contract.feed
         batches = [o.clean for o in outcomes if o.clean is not None and o.clean.num_rows]
         metrics: dict[str, int] = {}
         if batches:
-            batch = pa.concat_tables(batches).cast(clean_schema(contract))
+            batch = pa.concat_tables(batches).cast(schema or clean_schema(contract))
             metrics = self._apply_cdc(contract, batch) if contract.cdc else self._apply_snapshot(contract, batch)
         quarantined = [o.quarantine for o in outcomes if o.quarantine.num_rows]
         if quarantined:
