@@ -5,6 +5,8 @@
 - geofences.csv: restricted zones and other hand-drawn geofences (see transforms/geo.py).
 - holidays.csv: public holidays per country (see transforms/demand_series.py).
 - fx_rates.csv: fixed planning rates into pounds, to compare customers' value across currencies.
+- shipment_modes.csv: how sources write a transport mode (Air Charter, Truck, Sea, ...) and the
+  canonical mode it is; a text missing here keeps its shipment with no mode until a row is added.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import pandas as pd
 
 REFERENCE_DIR = Path(__file__).parent
 SHIPMENT_STATUSES = ("picked_up", "in_transit", "out_for_delivery", "delivered", "exception")
+TRANSPORT_MODES = ("air", "road", "ocean", "rail")
 # the clock of each country customers live in (the hub and the sample world read local times alike)
 COUNTRY_TIMEZONES = {"GB": "Europe/London", "DE": "Europe/Berlin", "FR": "Europe/Paris", "NL": "Europe/Amsterdam",
                      "US": "America/New_York"}
@@ -71,3 +74,17 @@ def holidays(path: Path = REFERENCE_DIR / "holidays.csv") -> pd.DataFrame:
         raise ReferenceError(f"{path}: rows {', '.join(str(i + 2) for i in bad.index)} need an ISO country, a YYYY-MM-DD "
                              "date and a name, once per country and date")
     return frame.assign(date=dates)[["country", "date", "name"]]
+
+
+def shipment_modes(path: Path = REFERENCE_DIR / "shipment_modes.csv") -> pd.DataFrame:
+    """text (folded to lower case), mode, meaning: every mode canonical, every text once."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    expected = ["text", "mode", "meaning"]
+    if list(frame.columns) != expected:
+        raise ReferenceError(f"{path}: columns must be {', '.join(expected)}; found {', '.join(frame.columns)}")
+    frame["text"] = frame.text.str.strip().str.lower()
+    bad = frame[(frame.text == "") | ~frame["mode"].isin(TRANSPORT_MODES) | frame.text.duplicated(keep=False)]
+    if len(bad):
+        raise ReferenceError(f"{path}: rows {', '.join(str(i + 2) for i in bad.index)} need a text (once) and a mode, "
+                             f"one of {', '.join(TRANSPORT_MODES)}")
+    return frame
