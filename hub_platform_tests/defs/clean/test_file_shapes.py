@@ -163,3 +163,56 @@ def test_what_a_shape_made_of_its_values(shape, zones, tmp_path):
     else:
         assert rows["A1"]["note"] == "line one\nline two" and rows["A2"]["note"] == "a, b"
     assert not raw.lake.has_table("quarantine", "shop_eu")
+
+
+SHIPMENT_EXTRACT_CONTRACT = """
+name: scms_shipments
+description: Shipment line items of a public health supply-chain programme, as its public extract has them.
+system: erp
+feed: scms_shipments
+entity: shipment_line
+format: {type: csv, null_values: ["N/A", "Date Not Captured", "Pre-PQ Process"]}
+keys: [id]
+columns:
+  - {name: id, type: int, required: true, source: ID}
+  - {name: country, type: string, required: true, standardize: country, source: Country, null_values: []}
+  - {name: shipment_mode, type: string, source: Shipment Mode, allowed: [Air, Truck, Ocean, Air Charter]}
+  - {name: scheduled_delivery, type: date, required: true, source: Scheduled Delivery Date, format: ["%d-%b-%y"]}
+  - {name: delivered, type: date, source: Delivered to Client Date, format: ["%d-%b-%y"]}
+  - {name: quantity, type: int, min: 0, source: Line Item Quantity}
+  - {name: value_usd, type: "decimal(14,2)", source: Line Item Value}
+  - {name: weight_kg, type: float, min: 0, source: Weight (Kilograms)}
+  - {name: freight_usd, type: float, min: 0, source: Freight Cost (USD)}
+"""
+SHIPMENT_EXTRACT = (
+    "ID,Country,Shipment Mode,Scheduled Delivery Date,Delivered to Client Date,Line Item Quantity,Line Item Value,"
+    "Weight (Kilograms),Freight Cost (USD)\r"
+    "1,Côte d'Ivoire,Air,2-Jun-06,2-Jun-06,19,551,13,780.34\r"
+    "3,Vietnam,Air,14-Nov-06,14-Nov-06,1000,6200,358,4521.5\r"
+    "4,\"Congo, DRC\",Truck,27-Aug-06,27-Aug-06,500,40000,171,See ASN-93 (ID#:1281)\r"
+    "15,Swaziland,Ocean,1-Jun-07,,31920,127360.8,Weight Captured Separately,Freight Included in Commodity Cost\r"
+    "16,NA,Air,Pre-PQ Process,30-Jul-07,38000,121600,See DN-304 (ID#:10589),Invoiced Separately\r"
+    "23,Atlantis,Air,11-Sep-07,11-Sep-07,416,2225.6,Date Not Captured,N/A\r"
+).encode("utf-8")
+
+
+def test_a_public_shipment_extract_lands_through_one_contract_file(zones, tmp_path):
+    """CR line endings, d-Mon-yy dates and text in the numeric columns, declared in YAML only."""
+    raw, clean = zones
+    folder = tmp_path / "contracts"
+    folder.mkdir()
+    (folder / "scms_shipments.yaml").write_text(SHIPMENT_EXTRACT_CONTRACT)
+    registry = load_registry(folder)
+    landed = raw.landing.land("scms_shipments", "SCMS_Delivery_History_Dataset.csv", SHIPMENT_EXTRACT, datetime(2026, 10, 1, tzinfo=UTC))
+    raw.ingest([landed], registry.sources)
+    outcome = clean.process(raw, registry.feeds["scms_shipments"]).outcomes[0]
+    assert (outcome.rows_in_file, outcome.rows_clean, outcome.quarantine.num_rows) == (6, 4, 2)
+    rows = {r["id"]: r for r in raw.lake.read("clean", "scms_shipments").to_pylist()}
+    assert [rows[i]["country"] for i in (1, 3, 4, 15)] == ["CI", "VN", "CD", "SZ"]
+    assert rows[1]["scheduled_delivery"].isoformat() == "2006-06-02" and rows[1]["freight_usd"] == 780.34
+    assert rows[4]["freight_usd"] is None and "'See ASN-93 (ID#:1281)' is not a valid float" in rows[4]["_issues"]
+    assert rows[15]["weight_kg"] is None and rows[15]["delivered"] is None
+    quarantined = {q["_row_number"]: q["reason"] for q in raw.lake.read("quarantine", "scms_shipments").to_pylist()}
+    assert quarantined == {5: "scheduled_delivery: a value is required",  # 'Pre-PQ Process' is a declared null token
+                           6: "country: 'Atlantis' is not a known country"}
+    assert account(raw.manifest(feed="scms_shipments"), clean.ledger("scms_shipments")).passed
