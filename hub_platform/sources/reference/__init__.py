@@ -2,8 +2,8 @@
 
 - carrier_status.csv: each carrier's own status codes mapped to the hub's canonical shipment statuses.
   A code missing here is not dropped: its events are quarantined with the reason until a row is added.
-- geofences.csv: restricted zones and other hand-drawn geofences (see transforms/geo.py).
-- holidays.csv: public holidays per country (see transforms/demand_series.py).
+- geofences.csv: restricted zones and other hand-drawn geofences (see defs/orders/geofences.py).
+- holidays.csv: public holidays per country (see defs/forecast/demand_series.py).
 - fx_rates.csv: fixed planning rates into pounds, to compare customers' value across currencies.
 - country_aliases.csv / currency_aliases.csv: names and symbols real files use that ISO 3166 / 4217
   (pycountry) do not know, read by the country, phone, postcode and currency standardizers. Editing
