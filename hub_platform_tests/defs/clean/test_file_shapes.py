@@ -193,7 +193,7 @@ SHIPMENT_EXTRACT = (
     "15,Swaziland,Ocean,1-Jun-07,,31920,127360.8,Weight Captured Separately,Freight Included in Commodity Cost\r"
     "16,NA,Air,Pre-PQ Process,30-Jul-07,38000,121600,See DN-304 (ID#:10589),Invoiced Separately\r"
     "23,Atlantis,Air,11-Sep-07,11-Sep-07,416,2225.6,Date Not Captured,N/A\r"
-).encode("utf-8")
+).encode()
 
 
 def test_a_public_shipment_extract_lands_through_one_contract_file(zones, tmp_path):
