@@ -9,8 +9,10 @@ not with the number of sources. Adding a source is adding one contract file.
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 from collections import defaultdict
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -79,6 +81,36 @@ class UnitConversion(_Strict):
     factor: float
 
 
+COMPRESSIONS = ("auto", "none", "gzip", "bz2", "xz", "zstd", "zip")
+TIME_TYPES = ("date", "timestamp", "timestamptz")
+_DATE_DIRECTIVES = re.compile(r"%[YyjmbBdUWGVuaAx]")
+_PROBE_TIME = datetime(2006, 6, 2, 13, 4, 5)
+
+
+class Derive(_Strict):
+    """A column built from file columns (as text) before it is typed: ``concat`` joins the present parts
+    with ``separator`` (all missing: missing); ``coalesce`` takes the first present one."""
+
+    concat: list[str] | None = None
+    coalesce: list[str] | None = None
+    separator: str = " "
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Derive:
+        parts = [p for p in (self.concat, self.coalesce) if p is not None]
+        if len(parts) != 1:
+            raise ValueError("derive takes exactly one of concat: [...] or coalesce: [...]")
+        if len(parts[0]) < 2:
+            raise ValueError("derive needs at least two file columns")
+        if self.coalesce is not None and "separator" in self.model_fields_set:
+            raise ValueError("separator applies to concat only")
+        return self
+
+    @property
+    def parts(self) -> list[str]:
+        return self.concat if self.concat is not None else self.coalesce
+
+
 class Column(_Strict):
     name: str
     type: str
@@ -86,6 +118,13 @@ class Column(_Strict):
     pii: bool = False
     description: str = ""
     source: str | None = None  # column name in the delivered file, when it differs from ``name``
+    derive: Derive | None = None  # built from several file columns instead of read from one
+    default: str | int | float | bool | None = None  # the value where the file has none
+    null_values: list[str] | None = None  # tokens meaning "no value"; replaces the file's list for this column
+    on_invalid: Literal["null", "quarantine"] | None = None  # default: quarantine if required, else null
+    format: list[str] | None = None  # strftime patterns for dates and timestamps, tried in order
+    decimal_separator: str = "."
+    thousands_separator: str | None = None
     standardize: str | None = None
     default_region: str | None = None  # phone numbers without a country prefix
     region_column: str | None = None  # per-row region for phone numbers
@@ -116,9 +155,67 @@ class Column(_Strict):
             raise ValueError(f"unknown standardizer {value!r}; use one of {', '.join(STANDARDIZERS)}")
         return value
 
+    @field_validator("on_invalid", mode="before")
+    @classmethod
+    def _yaml_null(cls, value):
+        return "null" if value is None else value  # YAML reads `on_invalid: null` as None
+
+    @field_validator("format", mode="before")
+    @classmethod
+    def _one_or_many(cls, value):
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("format")
+    @classmethod
+    def _patterns(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        if not value:
+            raise ValueError("format lists at least one strftime pattern")
+        for pattern in value:
+            if not _DATE_DIRECTIVES.search(pattern):
+                raise ValueError(f"format {pattern!r} has no date directive (%Y, %y, %m, %b, %d, ...)")
+            try:
+                datetime.strptime(_PROBE_TIME.strftime(pattern), pattern)
+            except ValueError as error:
+                raise ValueError(f"format {pattern!r} is not a usable strftime pattern ({error})") from None
+        return value
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Column:
+        if self.format is not None and self.type not in TIME_TYPES:
+            raise ValueError(f"format applies to {', '.join(TIME_TYPES)} columns, not {self.type}")
+        numeric = self.type in ("int", "float") or bool(self.decimal)
+        if (self.thousands_separator is not None or self.decimal_separator != ".") and not numeric:
+            raise ValueError("decimal_separator and thousands_separator apply to int, float and decimal columns")
+        if self.thousands_separator is not None and self.thousands_separator == self.decimal_separator:
+            raise ValueError("thousands_separator and decimal_separator must differ")
+        if self.derive and self.source:
+            raise ValueError("a column is read from one file column (source) or derived from several (derive), not both")
+        if self.required and self.on_invalid == "null":
+            raise ValueError("on_invalid: null would empty a required column; use on_invalid: quarantine or drop required")
+        return self
+
     @property
     def file_column(self) -> str:
         return self.source or self.name
+
+    @property
+    def file_columns(self) -> list[str]:
+        """The file columns this column is read from."""
+        return self.derive.parts if self.derive else [self.file_column]
+
+    @property
+    def quarantines_invalid(self) -> bool:
+        """The one rule for a present value the column cannot hold (type, standardize, allowed, range)."""
+        return (self.on_invalid or ("quarantine" if self.required else "null")) == "quarantine"
+
+    @property
+    def default_text(self) -> str | None:
+        """The default as the text a file would carry (booleans as true/false)."""
+        if self.default is None:
+            return None
+        return str(self.default).lower() if isinstance(self.default, bool) else str(self.default)
 
     @property
     def decimal(self) -> tuple[int, int] | None:
@@ -131,6 +228,39 @@ class FileFormat(_Strict):
     delimiter: str = ","
     encoding: str = "utf-8"
     timezone: str = "UTC"  # zone of naive timestamps in the file; stored as UTC
+    compression: Literal["auto", "none", "gzip", "bz2", "xz", "zstd", "zip"] = "auto"  # auto: by the bytes
+    null_values: list[str] = Field(default_factory=list)  # tokens meaning "no value"; blank always does
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_character(cls, value: str) -> str:
+        if value == "\\t":
+            return "\t"
+        if len(value) != 1 or value in "\"\r\n":
+            raise ValueError(f"delimiter {value!r} must be one character other than a quote or a line break")
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        import codecs
+
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(f"unknown encoding {value!r} (use a Python codec name such as utf-8, latin-1, cp1252, utf-16)") from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/London or UTC)") from None
+        return value
 
 
 class Cdc(_Strict):
@@ -199,7 +329,20 @@ class Contract(_Strict):
         for column in self.columns:
             if column.region_column and column.region_column not in names:
                 raise ValueError(f"{column.name}: region_column {column.region_column!r} is not declared")
+            if column.format and self.format.type == "parquet":
+                raise ValueError(f"{column.name}: format applies to text files; Parquet carries typed dates")
+            if column.default is not None:
+                _check_default(column, self.format.timezone)
         return self
+
+    def fingerprint(self) -> str:
+        """What the clean zone's result of a file depends on: the validated contract (not its YAML
+        layout or comments) and the reference data its standardizers read. A change replays the source."""
+        from hub_platform.sources.reference import standardizer_reference_digest
+
+        kinds = sorted({c.standardize for c in self.columns if c.standardize})
+        text = self.model_dump_json(by_alias=True) + standardizer_reference_digest(kinds)
+        return hashlib.sha256(text.encode()).hexdigest()
 
     @property
     def pii_columns(self) -> list[str]:
@@ -208,6 +351,13 @@ class Contract(_Strict):
     @property
     def required_columns(self) -> list[Column]:
         return [c for c in self.columns if c.required]
+
+    def missing_required(self, found: list[str]) -> list[str]:
+        """The file columns of required columns that a file with columns ``found`` lacks. A column with
+        a default is never missing; a derived one is present when any of its parts is."""
+        present = set(found)
+        return [" + ".join(c.file_columns) for c in self.required_columns
+                if c.default is None and not present.intersection(c.file_columns)]
 
     def column(self, name: str) -> Column:
         for column in self.columns:
@@ -218,6 +368,17 @@ class Contract(_Strict):
     def feed_signature(self) -> tuple[tuple[str, str], ...]:
         """What every source of one feed must agree on: column names and types."""
         return tuple((c.name, c.type) for c in self.columns)
+
+
+def _check_default(column: Column, timezone: str) -> None:
+    """A default must be a value the column can hold: parsed now, so a typo fails at load, not per row."""
+    import pyarrow as pa
+
+    from hub_platform.defs.clean.conform import parse_column
+
+    _, invalid = parse_column(pa.array([column.default_text], pa.string()), column, timezone)
+    if invalid[0]:
+        raise ValueError(f"{column.name}: default {column.default!r} is not a valid {column.type}")
 
 
 class Registry(BaseModel):

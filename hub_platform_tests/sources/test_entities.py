@@ -138,7 +138,7 @@ def test_sources_of_one_feed_bring_their_own_shapes_and_the_feed_keeps_the_entit
     }
     for source, (name, data) in files.items():
         raw.ingest([raw.landing.land(source, name, data, datetime(2026, 6, 1, tzinfo=UTC))], tills.sources)
-    outcomes, _ = CleanZone(raw.lake).process(raw, tills.feeds["tills"], entity=tills.feed_entity("tills"))
+    outcomes = CleanZone(raw.lake).process(raw, tills.feeds["tills"], entity=tills.feed_entity("tills")).outcomes
     assert [o.quarantine.num_rows for o in outcomes] == [0, 0]
     table = raw.lake.read("clean", "tills")
     assert table.schema.names == clean_schema(default_entities()["store_sale_line"]).names

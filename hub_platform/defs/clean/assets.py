@@ -2,9 +2,12 @@
 
 Each run conforms the raw files the ledger has not seen (oldest first), applies them in one batch,
 quarantines what breaks the contract, and proves the accounting. It follows raw/<feed> by
-declarative automation; its blocking checks stop bad data before the curated zone.
+declarative automation, and its code version is its contracts' fingerprint, so editing a contract
+(or the reference data its standardizers read) reruns it, which replays the changed sources from
+raw; its blocking checks stop bad data before the curated zone.
 """
 
+import hashlib
 from collections import Counter
 
 import dagster as dg
@@ -36,6 +39,20 @@ def clean_key(feed: str) -> dg.AssetKey:
     return dg.AssetKey(["clean", feed])
 
 
+CLEAN_CONFIG = {
+    "replay": dg.Field(
+        bool, default_value=False,
+        description="Conform every raw file of the feed again and rebuild its clean rows and quarantine (what "
+        "`hub replay <feed>` asks). Sources whose contract changed are replayed without asking.",
+    )
+}
+
+
+def contracts_version(contracts: list[Contract]) -> str:
+    """The feed's code version: its contracts' fingerprints (a change replays the changed sources)."""
+    return hashlib.sha256("".join(sorted(c.fingerprint() for c in contracts)).encode()).hexdigest()[:16]
+
+
 def _clean_feed_asset(feed: str, contracts: list[Contract], entity: Entity | None) -> dg.AssetsDefinition:
     contract = contracts[0]  # the feed's sources agree on entity, cdc and history
     shape = entity or contract  # the schema and suite: the entity's, or (no entity catalogued) the one contract shape
@@ -59,15 +76,21 @@ def _clean_feed_asset(feed: str, contracts: list[Contract], entity: Entity | Non
         specs=[spec], deps=[raw_key(feed)], owners=sorted({c.owner for c in contracts}), tags=feed_tags(contracts),
         kinds=frozenset({"delta", "pyarrow"}),
         metadata={"dagster/column_schema": column_schema(schema, descriptions, pii_columns(schema.names))},
-        # clean follows raw at once: its own checks are what hold bad data back from the zones below
-        automation_condition=dg.AutomationCondition.eager(),
+        # clean follows raw at once (its own checks are what hold bad data back from the zones below),
+        # and reruns when its contracts change
+        automation_condition=(dg.AutomationCondition.eager() | dg.AutomationCondition.code_version_changed()).with_label(
+            "eager, or its contracts changed"),
+        code_version=contracts_version(contracts), config_schema=CLEAN_CONFIG,
         checks=[dg.AssetCheckSpec(name, asset=key, description=text, blocking=name in BLOCKING) for name, text in CHECKS.items()],
     )
 
     def clean_feed(context: dg.AssetExecutionContext, tables: State, _notifications):
         raw = tables.storage.raw()
         zone = CleanZone(raw.lake)
-        outcomes, merge_metrics = zone.process(raw, contracts, context.run_id, entity)
+        outcomes, merge_metrics, replayed = zone.process(raw, contracts, context.run_id, replay=tables.config["replay"],
+                                                              entity=entity)
+        if replayed:
+            context.log.info(f"replayed {', '.join(replayed)} from raw under the current contract")
         for outcome in outcomes:
             if outcome.failure:
                 context.log.error(f"{outcome.delivery.landing_key}: the whole file failed: {outcome.failure}")
@@ -90,10 +113,12 @@ def _clean_feed_asset(feed: str, contracts: list[Contract], entity: Entity | Non
             "quarantine_share": dg.MetadataValue.float(round(accounting.rows_quarantined / max(accounting.rows_in_files, 1), 5)),
             "optional_values_nulled": dg.MetadataValue.json(dict(issues)),
             "merge": dg.MetadataValue.json(merge_metrics),
+            "sources_replayed": dg.MetadataValue.json(replayed),
             "schema_drift": dg.MetadataValue.json(accounting.unexpected_columns),
             "entity_drift": dg.MetadataValue.json(entity_drift),
             "quarantine_preview": dg.MetadataValue.md(
                 markdown_table(quarantined, ["_landing_key", "_row_number", "rule", "reason"], limit=15) if quarantined else "_none_"),
+            "file_notes": dg.MetadataValue.json({o.delivery.landing_key: list(o.notes) for o in outcomes if o.notes}),
             "dagster/uri": dg.MetadataValue.path(raw.lake.table_uri("clean", feed)),
         })
         yield check_table(table, shape, asset_key=key, extra=hand_written(feed),

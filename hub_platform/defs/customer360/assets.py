@@ -57,7 +57,7 @@ EVIDENCE = _spec(
 GOLDEN = _spec(
     "golden_record", ("customer_id",),
     "One golden record per customer: each field chosen by the survivorship rules in "
-    "transforms/identity/golden.py, with the record it came from (<field>_record_id), and marketing consent.",
+    "defs/customer360/identity/golden.py, with the record it came from (<field>_record_id), and marketing consent.",
     not_null=("record_count",),
 )
 PROFILE = _spec(
@@ -73,7 +73,7 @@ MODEL = _spec(
     "The trained Splink model (Fellegi-Sunter: prior from deterministic rules, u from random pairs, m by EM), one row "
     "per training with the model as JSON, also saved as an artefact file beside the run. Trained once and reused by "
     "later runs; it is retrained when asked (config retrain) or when the matching settings "
-    "(transforms/identity/matching.yaml) no longer match it.",
+    "(defs/customer360/identity/matching.yaml) no longer match it.",
     not_null=("trained_at", "model_json"),
 )
 IDENTITY = _spec(

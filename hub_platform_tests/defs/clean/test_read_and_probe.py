@@ -35,7 +35,7 @@ def test_csv_keeps_good_records_and_rejects_bad_ones_with_their_row_numbers():
     assert records.row_numbers.tolist() == [1, 4]
     assert [(r.row_number, r.reason.split(":")[0]) for r in records.rejected] == [
         (2, "not valid utf-8"), (3, "malformed record"), (5, "malformed record")]
-    assert records.rejected[0].original == "B,café"
+    assert records.rejected[0].original == '{"order_id": "B", "amount": "café"}'  # the bad byte shown as latin-1
     assert records.total == probe(data, contract()).row_count == 5
 
 
