@@ -85,9 +85,11 @@ DAILY_SALES = _spec(
     not_null=("units", "revenue"),
 )
 PURCHASE_ORDER = _spec(
-    "purchase_order", ("po_id", "line_no"),
-    "Purchase order lines with observed lead time, on-time receipt and fill rate.",
-    not_null=("product_key", "supplier_key", "qty", "order_date"),
+    "purchase_order", ("source", "po_id", "line_no"),
+    "Purchase order lines of every source that states them (ERP procurement, shipment-line extracts), with observed "
+    "lead time, on-time receipt and fill rate; suppliers and products matched or created (procurement.py). A "
+    "shipment extract may not say when a line was ordered: its order_date and lead time are then empty.",
+    not_null=("product_key", "supplier_key", "qty"),
 )
 CARRIER_STATUS_MAP = _spec(
     "carrier_status_map", ("carrier", "status_code"),
