@@ -28,13 +28,14 @@ from hub_platform.sources.contract import STANDARDIZERS, Registry, decimal_of, k
 ENTITIES_DIR = Path(__file__).parent / "entities"
 # what a contract column takes from its entity column when it does not say
 INHERITED = ("type", "required", "pii", "description", "standardize", "allowed", "min", "max")
-# standardizers that add columns to the clean table (<column>_key); PII adds <column>_original
+# standardizers that add columns to the clean table (<column>_key, the clean zone's MATCH_KEY_KINDS);
+# PII adds <column>_original
 _DERIVING = frozenset({"name", "address", "email"})
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 class EntityError(ValueError):
-    """An entity file is malformed, or a contract does not fit its entity; the message says where."""
+    """An entity file is malformed; the message names the file and what is wrong."""
 
 
 class EntityColumn(BaseModel):
@@ -71,7 +72,6 @@ class Entity(BaseModel):
     description: str
     keys: list[str]  # the business key inside one source; a clean table is keyed by (_source, *keys)
     columns: list[EntityColumn]
-    curated: list[str] = []  # the curated tables built from it (documentation for the UI and README)
 
     @model_validator(mode="after")
     def _consistent(self) -> Entity:

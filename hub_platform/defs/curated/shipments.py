@@ -56,9 +56,10 @@ def shipment_events(carrier_events: DataFrame, status_map: DataFrame, orders: Da
 
 
 def shipments(events: DataFrame, orders: DataFrame) -> DataFrame:
-    """One row per shipment: shipment_key, tracking_no, carrier, order_id, order_key, channel,
+    """One row per carrier shipment: shipment_key, tracking_no, carrier, order_id, order_key, channel,
     first_event_at, last_event_at, status (of the latest event), delivered_at, exceptions,
-    promised_end, on_time (delivered by the promised end; null until delivered)."""
+    promised_end, on_time (delivered by the promised end; null until delivered), kind (parcel),
+    mode, mode_text, source, units (empty: carriers report neither)."""
     latest = Window.partitionBy("shipment_key").orderBy(F.desc("event_at"), F.desc("status_code"))
     current = events.withColumn("_rank", F.row_number().over(latest)).where("_rank = 1").select(
         "shipment_key", F.col("status").alias("current_status")
