@@ -376,7 +376,7 @@ def _check_default(column: Column, timezone: str) -> None:
 
     from hub_platform.defs.clean.conform import parse_column
 
-    _, invalid = parse_column(pa.array([column.default_text], pa.string()), column, timezone)
+    _, invalid = parse_column(pa.array([column.default_text.strip() or None], pa.string()), column, timezone)
     if invalid[0]:
         raise ValueError(f"{column.name}: default {column.default!r} is not a valid {column.type}")
 

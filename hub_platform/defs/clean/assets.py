@@ -15,13 +15,13 @@ import pyarrow as pa
 
 from hub_platform.defs.clean.accounting import account
 from hub_platform.defs.clean.conform import clean_schema
-from hub_platform.defs.clean.processing import CleanZone
+from hub_platform.defs.clean.processing import CleanZone, history_table
 from hub_platform.defs.clean.rules import hand_written
 from hub_platform.defs.raw.assets import feed_tags, raw_key
 from hub_platform.lib.governance import pii_columns
 from hub_platform.lib.gx import check_table
 from hub_platform.lib.metadata import column_schema, markdown_table, table_metadata
-from hub_platform.lib.tables import State, TableSpec, ZoneAsset
+from hub_platform.lib.tables import SideInput, State, TableSpec, ZoneAsset
 from hub_platform.sources.contract import Contract, Registry
 from hub_platform.sources.entity import Entity, drift
 
@@ -51,6 +51,11 @@ CLEAN_CONFIG = {
 def contracts_version(contracts: list[Contract]) -> str:
     """The feed's code version: its contracts' fingerprints (a change replays the changed sources)."""
     return hashlib.sha256("".join(sorted(c.fingerprint() for c in contracts)).encode()).hexdigest()[:16]
+
+
+def clean_history(feed: str) -> SideInput:
+    """clean/<feed>_history (every delivered version, where the contract keeps history), owned by clean/<feed>."""
+    return SideInput(clean_key(feed), "clean", history_table(feed))
 
 
 def _clean_feed_asset(feed: str, contracts: list[Contract], entity: Entity | None) -> dg.AssetsDefinition:

@@ -180,10 +180,10 @@ def conform(records: Records, contract: Contract, delivery: Delivery) -> Conform
             return pc.if_else(pa.array(mask), pa.nulls(len(values), values.type), values) if mask.any() else values
 
         values, bad = parse_column(given, column, contract.format.timezone)
-        values = invalid(bad, "type", _describe(_text(given), bad, f"is not a valid {column.type}{_formats(column)}", column.name), values)
+        values = invalid(bad, "type", _describe(given, bad, f"is not a valid {column.type}{_formats(column)}", column.name), values)
         if column.standardize:
             text = _series(values)
-            region = _series(_text(inputs[column.region_column])) if column.region_column else column.default_region
+            region = _series(inputs[column.region_column]) if column.region_column else column.default_region
             result = standardize(column.standardize, text, region=region)
             wrong = result.error.notna().to_numpy()
             values = invalid(wrong, f"standardize:{column.standardize}", (f"{column.name}: " + result.error.fillna("")).to_numpy(dtype=object),
@@ -273,7 +273,11 @@ _FALSE = ["false", "f", "no", "n", "0"]
 
 
 def parse_column(array: pa.Array, column: Column, timezone: str) -> tuple[pa.Array, np.ndarray]:
-    """Values in the column's Arrow type, and a mask of present values that failed to parse."""
+    """Values in the column's Arrow type, and a mask of present values that failed to parse.
+
+    ``array`` is what :func:`column_input` gives: text already trimmed with its null tokens applied,
+    or a file's native type (Parquet, JSON numbers), which is turned into text where it must be parsed.
+    """
     target = arrow_type(column)
     if column.type in ("timestamp", "timestamptz") and pa.types.is_timestamp(array.type):
         local = array if array.type.tz else pc.assume_timezone(array, timezone, ambiguous="earliest", nonexistent="earliest")
@@ -282,7 +286,7 @@ def parse_column(array: pa.Array, column: Column, timezone: str) -> tuple[pa.Arr
         return pc.cast(array, target), np.zeros(len(array), dtype=bool)
     if (pa.types.is_integer(array.type) and column.type == "int") or (pa.types.is_boolean(array.type) and column.type == "bool"):
         return pc.cast(array, target), np.zeros(len(array), dtype=bool)
-    text = _text(array)
+    text = array if pa.types.is_string(array.type) else _text(array)
     if column.type == "string":
         return text, np.zeros(len(array), dtype=bool)
     present = _mask(pc.is_valid(text))

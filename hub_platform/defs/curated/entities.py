@@ -24,10 +24,10 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
-from hub_platform.defs.clean.assets import clean_key
+from hub_platform.defs.clean.assets import clean_history, clean_key
 from hub_platform.defs.clean.conform import clean_schema
 from hub_platform.defs.clean.processing import history_table
-from hub_platform.lib.tables import Inputs
+from hub_platform.lib.tables import Inputs, SideInput
 from hub_platform.sources.contract import Registry
 
 
@@ -44,9 +44,14 @@ class Entities:
         return [history_table(feed) if history and self.registry.feeds[feed][0].history else feed
                 for feed in self.registry.feeds_of(entity)]
 
-    def deps(self, *entities: str, history: bool = False) -> list[dg.AssetKey]:
-        """The inputs of a build that reads ``entities``."""
-        return [clean_key(table) for entity in entities for table in self._feeds(entity, history)]
+    def deps(self, *entities: str) -> list[dg.AssetKey]:
+        """The inputs of a build that reads ``entities``: every clean feed of each."""
+        return [clean_key(feed) for entity in entities for feed in self._feeds(entity, history=False)]
+
+    def histories(self, *entities: str) -> list[SideInput]:
+        """The history tables a build reads with ``history=True``, each owned by its feed's asset."""
+        return [clean_history(feed) for entity in entities for feed in self.registry.feeds_of(entity)
+                if self.registry.feeds[feed][0].history]
 
     def read(self, read: Inputs, entity: str, *, history: bool = False) -> DataFrame:
         """Every clean row of ``entity`` (with ``history``, every delivered version), with ``_namespace``

@@ -50,8 +50,9 @@ class IngestReport:
 
     @property
     def bytes_stored(self) -> int:
+        """Bytes of the distinct contents this ingest held (two sources' copies of one file are stored once)."""
         stored = self.deliveries.filter(pc.not_equal(self.deliveries["status"], "duplicate"))
-        return pc.sum(stored["size_bytes"]).as_py() or 0
+        return sum(dict(zip(stored["checksum"].to_pylist(), stored["size_bytes"].to_pylist(), strict=True)).values())
 
 
 class RawZone:

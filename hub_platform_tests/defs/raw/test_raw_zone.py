@@ -60,6 +60,7 @@ def test_the_same_bytes_from_another_source_are_that_sources_delivery(raw, shop_
     assert report.deliveries["status"].to_pylist() == ["ingested", "ingested"]
     assert raw.held() == {("shop_eu", sha256(GOOD)), ("shop_us", sha256(GOOD))}
     assert raw.lake.get_object(sha256(GOOD)) == GOOD  # stored once all the same
+    assert report.bytes_stored == len(GOOD)
 
 
 def test_a_file_that_would_crash_a_reader_is_rejected_not_raised(raw, shop_registry):
