@@ -2,8 +2,25 @@
 
 from __future__ import annotations
 
+import math
+
 import dagster as dg
 import pyarrow as pa
+
+from hub_platform.lib.columns import describe
+
+
+def display_value(value) -> str:
+    """A cell as a person reads it: floats rounded (37.80000000000001 shows as 37.8), nothing else changed."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return "" if math.isnan(value) else str(value)
+        if value != 0 and abs(value) < 0.01:
+            return f"{value:.3g}"
+        return f"{value:.4f}".rstrip("0").rstrip(".")
+    return str(value)
 
 
 def markdown_table(table: pa.Table, columns: list[str] | None = None, limit: int = 20) -> str:
@@ -13,7 +30,7 @@ def markdown_table(table: pa.Table, columns: list[str] | None = None, limit: int
     columns = columns or table.column_names
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for row in table.select(columns).slice(0, limit).to_pylist():
-        cells = ("" if row[c] is None else str(row[c]).replace("|", "\\|").replace("\n", " ") for c in columns)
+        cells = (display_value(row[c]).replace("|", "\\|").replace("\n", " ") for c in columns)
         lines.append("| " + " | ".join(cells) + " |")
     if table.num_rows > limit:
         lines.append(f"\n… {table.num_rows - limit:,} more rows")
@@ -21,8 +38,9 @@ def markdown_table(table: pa.Table, columns: list[str] | None = None, limit: int
 
 
 def column_schema(schema: pa.Schema, descriptions: dict[str, str] | None = None, pii: set[str] | None = None) -> dg.TableSchema:
-    """Dagster's column schema, with PII columns tagged so the classification is visible in the UI."""
-    descriptions, pii = descriptions or {}, pii or set()
+    """Dagster's column schema, with PII columns tagged so the classification is visible in the UI, and every
+    column described: the table's own descriptions first, the hub's shared meanings (lib/columns.py) after."""
+    descriptions, pii = describe(schema.names, descriptions), pii or set()
     return dg.TableSchema(
         columns=[
             dg.TableColumn(
