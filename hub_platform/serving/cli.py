@@ -263,7 +263,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from hub_platform.serving.api import create_app
 
-    uvicorn.run(create_app(_storage().lake()), host=args.host, port=args.port)
+    print(f"planners' dashboard on http://{args.host}:{args.port}/ (as role {args.role}); API docs at /docs")
+    uvicorn.run(create_app(_storage().lake(), role=args.role), host=args.host, port=args.port)
     return 0
 
 
