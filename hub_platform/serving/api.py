@@ -48,11 +48,11 @@ def create_app(lake: Lake, role: str = "analyst") -> FastAPI:
     def dashboard(series: str | None = Query(None, pattern=SERIES, description="product_id@location_id to chart")) -> str:
         try:
             board = read_dashboard(QuerySession(lake, role=role), series)
-        except LookupError as error:
-            raise HTTPException(status_code=404, detail=str(error)) from None
         except TableNotFound as error:
             return HTMLResponse(f"<!doctype html><title>Planning dashboard</title><h1>Nothing to show yet</h1><p>{escape(str(error))}. "
                                 "Run <code>hub materialize</code> (or <code>make run</code>) first.</p>", status_code=503)
+        except LookupError as error:
+            raise HTTPException(status_code=404, detail=str(error)) from None
         return render(board, role)
 
     @app.get("/health")

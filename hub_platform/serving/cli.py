@@ -245,8 +245,9 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     if args.output != "text":
         print_rows(shown[["product_id", "location_id", "model", "ds", "p10", "p50", "p90"]], args.output)
         return 0
-    history = lake.read("forecast", "target_series", columns=["ds"], filters=[("product_id", "=", args.product)])
-    last_day = max(history["ds"].to_pylist()).date() if history.num_rows else None
+    history = lake.read("forecast", "target_series", columns=["ds"], filters=[("product_id", "=", args.product)]) \
+        if lake.has_table("forecast", "target_series") else None
+    last_day = max(history["ds"].to_pylist()).date() if history is not None and history.num_rows else None
     first, horizon = rows.ds.min().date(), rows.ds.dt.date.nunique()
     print(f"{args.product}: sales data runs to {last_day or 'an unknown day'}"
           + (f" ({(datetime.now(UTC).date() - last_day).days} days before today)" if last_day else "")

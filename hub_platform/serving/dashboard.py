@@ -173,8 +173,8 @@ def render(board: Dashboard, role: str) -> str:
         + (f" ({stale} day(s) older than the sales data)" if stale else "") + ".</p>"
         if board.last_sales_day is not None else "<p class='note'>No sales data yet.</p>",
         "<section id='forecast'><h2>Forecast</h2>",
-        f"<form method='get' action='/'><label>Product at location <select name='series' onchange='this.form.submit()'>{options}"
-        "</select></label> <noscript><button>Show</button></noscript></form>",
+        f"<form method='get' action='/'><label>Product at location <select name='series'>{options}"
+        "</select></label> <button>Show</button></form>",
         f"<p class='note'>Model {html.escape(str(model))}, {span}. The band holds 80% of days if the model's backtest "
         "errors hold; the dashed line is the median.</p>",
         f"<figure id='forecast-chart'>{forecast_svg(board.history, board.forecast, board.series)}</figure></section>",
