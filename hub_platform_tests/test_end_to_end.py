@@ -189,3 +189,17 @@ def test_a_pinned_baseline_is_refused_and_the_previous_forecast_stays_published(
     alone = defs.resolve_implicit_global_asset_job_def().execute_in_process(  # publishing by hand is refused too
         asset_selection=[dg.AssetKey(["forecast", "published"])], instance=dg.DagsterInstance.get(), raise_on_error=False)
     assert not alone.success and lake.version("forecast", "published") == published
+
+
+@pytest.mark.slow
+def test_every_column_of_every_table_is_described_in_the_ui(materialized):
+    result, _, _ = materialized
+    undescribed = {}
+    for event in result.get_asset_materialization_events():
+        metadata = event.event_specific_data.materialization.metadata
+        schema = metadata.get("dagster/column_schema")
+        if schema is not None:
+            missing = [c.name for c in schema.value.columns if not c.description]
+            if missing:
+                undescribed[event.asset_key.to_user_string()] = missing
+    assert not undescribed

@@ -184,11 +184,37 @@ CLEAN_LINEAGE: dict[str, str] = {
     "_landing_key": "The landing key of the file the row came from.",
 }
 
+MANIFEST_COLUMNS: dict[str, str] = {
+    "landing_key": "Where the file landed: <source>/<UTC time>_<name>.",
+    "source": "The source system (contract name) that delivered it.",
+    "feed": "The feed (shape) the source delivers.",
+    "system": "The kind of source system.",
+    "checksum": "SHA-256 of the file's bytes: its object's name in raw/objects.",
+    "size_bytes": "Size of the file in bytes.",
+    "received_at": "When the file landed (UTC).",
+    "ingested_at": "When raw/ recorded it (UTC).",
+    "row_count": "Data rows in the file (as far as it could be read).",
+    "status": "ingested, rejected (kept, but unusable as its contract says) or duplicate (same bytes delivered before).",
+    "reason": "Why the file was rejected.",
+    "notes": "What else was noticed about the file.",
+    "run_id": "The Dagster run that recorded it.",
+}
+
 
 def describe(columns: Iterable[str], specific: Mapping[str, str] | None = None) -> dict[str, str]:
     """A description for each column: the table's own where it has one, else the shared meaning."""
     specific = specific or {}
-    return {name: text for name in columns if (text := specific.get(name) or SHARED.get(name) or CLEAN_LINEAGE.get(name))}
+    return {name: text for name in columns
+            if (text := specific.get(name) or SHARED.get(name) or CLEAN_LINEAGE.get(name) or _by_suffix(name))}
+
+
+def _by_suffix(name: str) -> str | None:
+    """Columns named after what they derive from: match evidence per compared field, rates and counts per measure."""
+    for suffix, text in (("_level", "Which comparison level {} fell into (its label in the matching settings)."),
+                         ("_weight", "Match weight in bits that {} contributed to the pair's total.")):
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return text.format(name.removesuffix(suffix).replace("_", " "))
+    return None
 
 
 def contract_column_descriptions(contract) -> dict[str, str]:

@@ -36,10 +36,21 @@ LOCATION = _spec(
     not_null=("location_id", "location_type", "timezone"),
     allowed=(("location_type", ("dc", "store", "plant", "customer_drop", "online")),),
 )
-SUPPLIER = _spec("supplier", ("supplier_key",), "Suppliers with their contractual lead times.", not_null=("supplier_id",))
+SUPPLIER = _spec(
+    "supplier", ("supplier_key",), "Suppliers with their contractual lead times.", not_null=("supplier_id",),
+    columns={
+        "supplier_name": "The supplier's name.",
+        "contact_email": "The supplier's order desk e-mail.",
+        "lead_time_days": "Contractual lead time in days.",
+    },
+)
 VEHICLE = _spec(
     "vehicle", ("vehicle_key",), "Delivery vehicles, their depot, capacity and driver.",
     not_null=("vehicle_id", "depot_id", "capacity_units"),
+    columns={
+        "depot_location_key": "Surrogate key of the van's depot location.",
+        "driver_name": "The regular driver's name.",
+    },
 )
 PRODUCT_XREF = _spec(
     "product_xref", ("code_type", "code"),
@@ -49,6 +60,13 @@ PRODUCT_XREF = _spec(
     not_null=("product_id", "product_key", "match_rule"),
     allowed=(("match_rule", ("system_of_record", "gtin", "purchase_order", "fuzzy", "unmatched")),
              ("code_type", product_matching.CODE_TYPES)),
+    columns={
+        "code_type": "Which kind of code: sku, gtin, web id, store item code or supplier part number.",
+        "code": "The code as the system uses it.",
+        "match_rule": "How the code was linked: system_of_record, gtin, purchase_order, fuzzy or unmatched.",
+        "match_score": "Strength of the link from 0 to 1 (1 for exact rules; the wording similarity for fuzzy).",
+        "evidence": "Why the code was linked (or not), in words; brand and size keys are match keys (the first letters, folded).",
+    },
 )
 PRODUCT = _spec(
     "product", ("product_key", "valid_from"),
@@ -61,6 +79,9 @@ PRICE = _spec(
     "List prices, effective-dated (type 2): one row per price version with valid_from, valid_to and is_current. "
     "Prices for a SKU the product master does not hold are in quarantine/unknown_price_sku with the reason.",
     not_null=("product_id", "price", "is_current"),
+    columns={
+        "price": "List price in the row's currency.",
+    },
 )
 SALES_ORDER = _spec(
     "sales_order", ("order_key",),
@@ -80,28 +101,57 @@ DAILY_SALES = _spec(
     "daily_sales", ("product_key", "location_key", "sales_date", "channel", "currency"),
     "Units and revenue by product, location, local day and channel (days without sales are absent).",
     not_null=("units", "revenue"),
+    columns={
+        "orders": "Number of orders (baskets) with the product that day.",
+    },
 )
 PURCHASE_ORDER = _spec(
     "purchase_order", ("po_id", "line_no"),
     "Purchase order lines with observed lead time, on-time receipt and fill rate.",
     not_null=("product_key", "supplier_key", "qty", "order_date"),
+    columns={
+        "supplier_part_no": "The supplier's own code for the product.",
+        "order_date": "Day the purchase order was placed.",
+        "expected_date": "Day the supplier promised delivery.",
+        "received_date": "Day the goods were received; empty while open.",
+        "received_qty": "Units received.",
+        "is_open": "True while nothing has been received.",
+        "lead_time_days": "Observed lead time of this line: received_date - order_date, in days.",
+        "on_time": "True when received by the expected date.",
+        "fill_rate": "received_qty / qty.",
+    },
 )
 CARRIER_STATUS_MAP = _spec(
     "carrier_status_map", ("carrier", "status_code"),
     "Each carrier's status codes mapped to the canonical shipment statuses. Data, not code: edit "
     "hub_platform/sources/reference/carrier_status.csv and rematerialize.",
     not_null=("status",), allowed=(("status", SHIPMENT_STATUSES),),
+    columns={
+        "meaning": "What the carrier's code means, in the carrier's words.",
+        "status": "The canonical shipment status the code maps to.",
+    },
 )
 SHIPMENT_EVENT = _spec(
     "shipment_event", ("shipment_key", "status_code", "event_at"),
     "Carrier tracking events in the canonical status vocabulary. Events whose code is not mapped are in "
     "quarantine/unmapped_carrier_status with the reason.",
     not_null=("status", "event_at", "carrier"), allowed=(("status", SHIPMENT_STATUSES),),
+    columns={
+        "location_text": "Where the carrier says the event happened, as text.",
+        "status": "The canonical shipment status of the event.",
+    },
 )
 SHIPMENT = _spec(
     "shipment", ("shipment_key",),
     "One row per carrier shipment: first and last event, current status, delivery time, exceptions, on-time.",
     not_null=("tracking_no", "carrier", "status"), allowed=(("status", SHIPMENT_STATUSES),),
+    columns={
+        "first_event_at": "First tracking event (UTC).",
+        "last_event_at": "Latest tracking event (UTC).",
+        "delivered_at": "When the carrier reported delivery (UTC); empty until then.",
+        "exceptions": "Number of exception events (failed attempts, damage, delays).",
+        "status": "Current canonical shipment status.",
+    },
 )
 INVENTORY_POSITION = _spec(
     "inventory_position", ("product_key", "location_key", "snapshot_date"),
@@ -112,11 +162,24 @@ PRODUCTION_OUTPUT = _spec(
     "production_output", ("plant_id", "line_id", "shift_start"),
     "Good and scrap units per plant, line and shift, with the scrap rate.",
     not_null=("product_key", "good_units"),
+    columns={
+        "plant_location_key": "Surrogate key of the plant's location.",
+        "plant_id": "The plant's code.",
+        "line_id": "Production line within the plant.",
+        "shift_start": "When the shift started (UTC).",
+        "good_units": "Units produced to specification.",
+        "scrap_units": "Units scrapped.",
+        "scrap_rate": "scrap_units / (good_units + scrap_units).",
+    },
 )
 WEB_EVENT = _spec(
     "web_event", ("session_id", "event_at", "product_key", "event_type"),
     "Web and app events (views, add-to-cart, purchases) keyed to harmonized products.",
     not_null=("product_key",), allowed=(("event_type", ("view", "add_to_cart", "purchase")),),
+    columns={
+        "event_type": "view, add_to_cart or purchase.",
+        "event_at": "When the event happened (UTC).",
+    },
 )
 INVENTORY_PLANNING = _spec(
     "inventory_planning", ("product_key", "location_key"),
