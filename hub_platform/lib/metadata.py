@@ -68,3 +68,12 @@ def table_metadata(
     if preview:
         metadata["preview"] = dg.MetadataValue.md(markdown_table(table))
     return metadata
+
+
+def figures(values: dict[str, float], undefined: str = "not defined on this data") -> dg.MetadataValue:
+    """Quality figures for the UI: rounded to 4 places; a figure that is undefined (NaN, e.g. precision
+    with nothing alerted) is null and said so, never a raw NaN."""
+    shown = {name: round(float(v), 4) if math.isfinite(float(v)) else None for name, v in values.items()}
+    missing = sorted(name for name, v in shown.items() if v is None)
+    return dg.MetadataValue.json({**shown, **({"null_means": f"{', '.join(missing)}: {undefined}"} if missing else {})})
+

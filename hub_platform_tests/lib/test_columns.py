@@ -46,3 +46,10 @@ def test_the_ui_schema_carries_descriptions_and_previews_round_floats():
     assert {c.name: c.description for c in schema.columns}["p90"] == SHARED["p90"]
     preview = markdown_table(table)
     assert "| SKU-1 | 37.8 | 0.000126 |" in preview
+
+
+def test_undefined_quality_figures_are_null_and_said_so_never_nan():
+    from hub_platform.lib.metadata import figures
+
+    shown = figures({"precision": float("nan"), "recall": 0.123456, "orders": 4}, undefined="nothing was alerted").value
+    assert shown == {"precision": None, "recall": 0.1235, "orders": 4.0, "null_means": "precision: nothing was alerted"}

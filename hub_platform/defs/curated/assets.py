@@ -308,7 +308,7 @@ def planning_summary(plan: pa.Table) -> dict[str, dg.MetadataValue]:
     by_risk = {r["stockout_risk"]: r["product_key_count"] for r in plan.group_by("stockout_risk").aggregate([("product_key", "count")]).to_pylist()}
     urgent = plan.filter(pc.equal(plan["stockout_risk"], "high")).sort_by([("days_of_cover", "ascending")])
     columns = ["product_id", "location_id", "on_hand", "in_transit", "demand_per_day", "days_of_cover", "lead_time_days",
-               "reorder_point", "suggested_order_qty"]
+               "reorder_point", "suggested_order_qty", "risk_reason"]
     lines = [f"**{plan.num_rows:,} product-locations** on the stock snapshot of "
              f"{pc.max(plan['snapshot_date']).as_py() if plan.num_rows else '—'}; demand from "
              f"{', '.join(sorted(set(plan['demand_source'].to_pylist()))) or '—'}.", "",
@@ -316,8 +316,23 @@ def planning_summary(plan: pa.Table) -> dict[str, dg.MetadataValue]:
     lines += [f"| {risk} | {by_risk.get(risk, 0):,} |" for risk in ("high", "medium", "low", "none")]
     lines += ["", f"Suggested orders: **{pc.sum(plan['suggested_order_qty']).as_py() or 0:,} units** over "
               f"{pc.sum(pc.greater(plan['suggested_order_qty'], 0)).as_py() or 0:,} product-locations.", "",
-              "Most urgent (high risk, fewest days of cover):", "", markdown_table(urgent, columns, limit=15)]
+              *_why_high(urgent), "Most urgent (high risk, fewest days of cover):", "", markdown_table(urgent, columns, limit=15)]
     return {"summary": dg.MetadataValue.md("\n".join(lines)), "by_risk": dg.MetadataValue.json(by_risk)}
+
+
+def _why_high(high: pa.Table) -> list[str]:
+    """What drives the high risks, in figures: their typical cover against their typical lead time."""
+    if high.num_rows == 0:
+        return []
+    cover = pc.approximate_median(high["days_of_cover"]).as_py()
+    lead = pc.approximate_median(high["lead_time_days"]).as_py()
+    sources = {r["lead_time_source"]: r["lead_time_source_count"] for r in
+               high.group_by("lead_time_source").aggregate([("lead_time_source", "count")]).to_pylist()}
+    return [f"Why high: on hand runs out before an order placed now arrives; among them the median cover is "
+            f"{cover or 0:.1f} days against a median lead time of {lead or 0:.1f} days (lead time "
+            + ", ".join(f"{source or 'unknown'} for {n:,}" for source, n in sorted(sources.items(), key=str)) + "). "
+            "Lead times are the supplier's: a store restocked from a DC more often than that is shown at more risk "
+            "than it is.", ""]
 
 
 def _reference_version() -> str:

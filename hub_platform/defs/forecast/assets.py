@@ -24,7 +24,7 @@ from hub_platform.defs.curated.assets import curated_key, planning_summary
 from hub_platform.defs.forecast import anomalies, demand_series, forecasting
 from hub_platform.defs.forecast.charts import forecast_chart
 from hub_platform.lib.gx import check_rules
-from hub_platform.lib.metadata import markdown_table, table_metadata
+from hub_platform.lib.metadata import figures, markdown_table, table_metadata
 from hub_platform.lib.resources import NotificationResource
 from hub_platform.lib.tables import Findings, Inputs, State, Zone, ZoneAsset, gx_check, table_assets
 from hub_platform.sources import reference
@@ -310,7 +310,7 @@ def _sales_anomalies_asset() -> dg.AssetsDefinition:
             injected = pd.read_csv(io.BytesIO(truth.read_bytes("sales_anomalies.csv")))
             injected = injected.assign(product_id=injected.sku, sales_date=pd.to_datetime(injected.date))
             quality = anomalies.evaluate_anomalies(found, injected)
-            metadata["quality_vs_truth"] = dg.MetadataValue.json({k: round(float(v), 4) for k, v in quality.items()})
+            metadata["quality_vs_truth"] = figures(quality, undefined="nothing was detected, or nothing injected, in this sample")
         yield dg.MaterializeResult(asset_key=spec.key, metadata=metadata)
         yield check_rules(tables.arrow("forecast", spec.name), spec, asset_key=spec.key)
 

@@ -21,7 +21,7 @@ from hub_platform.defs.curated.assets import curated_key
 from hub_platform.defs.orders import delivery_alerts, eta, geofences, perfect_order, routing, timeline
 from hub_platform.lib.automation import FOLLOWS_UPSTREAM
 from hub_platform.lib.gx import check_rules
-from hub_platform.lib.metadata import markdown_table, table_metadata
+from hub_platform.lib.metadata import figures, markdown_table, table_metadata
 from hub_platform.lib.resources import NotificationResource
 from hub_platform.lib.tables import Findings, Inputs, SideTable, State, Zone, ZoneAsset, gx_check, table_assets
 
@@ -377,7 +377,7 @@ def _delay_alerts_asset() -> dg.AssetsDefinition:
         truth = _truth(tables)
         if truth is not None and len(predictions):
             quality = delivery_alerts.evaluate_alerts(every_alert.to_pandas(), predictions, truth)
-            metadata["quality_vs_truth"] = dg.MetadataValue.json({k: round(float(v), 4) for k, v in quality.items()})
+            metadata["quality_vs_truth"] = figures(quality, undefined="no order was alerted, or none was late, in the telemetry so far")
         yield dg.MaterializeResult(asset_key=spec.key, metadata=metadata)
         yield check_rules(every_alert, spec, asset_key=spec.key)
 
