@@ -52,7 +52,8 @@ def cmd_sources(args: argparse.Namespace) -> int:
     from hub_platform.sources.contract import default_registry
 
     rows = [{"source": c.name, "system": c.system, "feed": c.feed, "entity": c.entity, "format": c.format.type,
-             "owner": c.owner, "landing_folder": f"landing/{c.name}/", "description": c.description}
+             "owner": c.owner, "landing_folder": f"landing/{c.name}/",
+             "description": c.description if args.output != "text" or len(c.description) <= 70 else c.description[:69] + "…"}
             for c in sorted(default_registry().sources.values(), key=lambda c: c.name)]
     print_rows(pd.DataFrame(rows), args.output)
     return 0
@@ -411,6 +412,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except BrokenPipeError:  # `hub ... | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (AccessDenied, MalformedQuestion, TableNotFound, duckdb.Error) as error:  # the user's question, not a hub fault
         print(f"hub {args.command}: {error}", file=sys.stderr)
         return 2

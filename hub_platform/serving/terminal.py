@@ -67,9 +67,13 @@ def print_rows(rows: pd.DataFrame | pa.Table, output: str = "text", out: TextIO 
     elif not len(frame):
         print(empty, file=out)
     else:
+        text = frame.select_dtypes("object").columns
+        widths = {c: max(len(str(c)), *(len(str(v)) for v in frame[c])) for c in text}
         with pd.option_context("display.max_rows", 500, "display.max_columns", 60, "display.width", 220,
                                "display.max_colwidth", 60, "display.float_format", _float):
-            print(frame.to_string(index=False), file=out)
+            print(frame.to_string(index=False, justify="left",  # text reads left-aligned, numbers right
+                                  formatters={c: (lambda w: lambda v: f"{'' if v is None else v!s:<{w}}")(widths[c]) for c in text}),
+                  file=out)
 
 
 def _float(value: float) -> str:
