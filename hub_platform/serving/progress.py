@@ -50,7 +50,8 @@ def near_matches(text: str, graph, limit: int = 5) -> list[str]:
 
 def resolve_selection(texts: Iterable[str], graph) -> list[dg.AssetKey]:
     """The asset keys ``texts`` select together (keys like ``raw/erp_products`` or selection syntax
-    like ``group:curated``, ``key:"forecast/published"+``). Raises EmptySelection naming near matches."""
+    like ``group:curated``, ``key:"forecast/published"+``), with the tables computed together with them.
+    Raises EmptySelection naming near matches."""
     chosen: set[dg.AssetKey] = set()
     for text in texts:
         try:
@@ -69,7 +70,10 @@ def resolve_selection(texts: Iterable[str], graph) -> list[dg.AssetKey]:
             hint = f"; did you mean {', '.join(near)}?" if near else f"; the groups are {groups} (`hub assets` lists every asset)"
             raise EmptySelection(f"--select {text!r}: {reason}{hint}")
         chosen |= found
-    return sorted(chosen)
+    # an asset computed together with others (one multi-asset) runs with them: select its whole set
+    together = {key for asset in chosen for key in graph.get_execution_set_asset_and_check_keys(asset)
+                if isinstance(key, dg.AssetKey)}
+    return sorted(chosen | together)
 
 
 def _rows(metadata) -> int | None:

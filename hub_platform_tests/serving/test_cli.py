@@ -111,6 +111,17 @@ def test_selections_resolve_to_their_assets():
         dg.AssetKey(["clean", "erp_products"]), dg.AssetKey(["raw", "erp_products"])]
 
 
+def test_a_table_computed_with_others_is_selected_with_them():
+    @dg.multi_asset(specs=[dg.AssetSpec(["forecast", "planning_export"]), dg.AssetSpec(["forecast", "inventory_planning"])],
+                    can_subset=False)
+    def planning():
+        yield from ()
+
+    graph = dg.Definitions(assets=[planning]).resolve_asset_graph()
+    assert resolve_selection(["forecast/inventory_planning"], graph) == [
+        dg.AssetKey(["forecast", "inventory_planning"]), dg.AssetKey(["forecast", "planning_export"])]
+
+
 def test_materialize_with_an_empty_selection_exits_2_and_runs_nothing(hub_home, capsys):
     assert cli.main(["materialize", "--select", "group:nosuch"]) == 2
     assert "group:nosuch" in capsys.readouterr().err
