@@ -172,7 +172,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     if not slash or zone not in ALL_ZONES or not lake.has_table(zone, name):
         every = [f"{z}/{t}" for z in ALL_ZONES for t in lake.tables(z)]
         named = [t for t in every if t.rsplit("/", 1)[-1] == args.table.rsplit("/", 1)[-1]] or near(args.table, every)
-        why = "give zone/table" if not slash else f"there is no table {args.table}"
+        why = "give zone/table" if not slash else f"{args.table} does not exist yet (not materialized, or misspelt)"
         print(f"hub history: {why}" + (f", e.g. {', '.join(named)}" if named else "; `hub status` lists the tables"),
               file=sys.stderr)
         return 2
