@@ -142,7 +142,7 @@ body{font-family:system-ui,sans-serif;margin:1.2em 2em;color:#212121;max-width:1
 h1{margin-bottom:.1em}.note{color:#616161;font-size:13px;margin-top:0}
 section{margin:1.2em 0 2em}table{border-collapse:collapse;font-size:13px;margin-top:.5em}
 td,th{border-bottom:1px solid #e0e0e0;padding:3px 8px;text-align:right}th{background:#f5f5f5}
-td:last-child,th:last-child{text-align:left}.row{display:flex;gap:2em;align-items:flex-start;flex-wrap:wrap}
+td:last-child,th:last-child{text-align:left}td{white-space:nowrap}td:last-child{white-space:normal;min-width:26em}.row{display:flex;gap:2em;align-items:flex-start;flex-wrap:wrap}
 .kpi{font-size:26px;font-weight:600}.kpi small{display:block;font-size:12px;font-weight:400;color:#616161}
 """
 
