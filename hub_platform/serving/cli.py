@@ -43,7 +43,11 @@ def cmd_land(args: argparse.Namespace) -> int:
         return 2
     landing = _storage().landing()
     for path in map(Path, args.files):
-        landed = landing.land(args.source, path.name, path.read_bytes())
+        try:
+            landed = landing.land(args.source, path.name, path.read_bytes())
+        except ValueError as error:  # a name the landing area would not ingest: refused, nothing written
+            print(f"hub land: {error}", file=sys.stderr)
+            return 2
         print(f"landed {path} as {landed.key} ({landed.size:,} bytes)")
     return 0
 
@@ -89,12 +93,15 @@ def materialize(selection: list[str] | None = None, *, raise_on_error: bool = Fa
     from dagster._core.utils import make_new_run_id
 
     from hub_platform.definitions import defs
+    from hub_platform.lib.run_slots import process_tags, release_dead_runs
     from hub_platform.serving.progress import RunProgress, resolve_selection
 
     graph = defs.resolve_asset_graph()
     keys = resolve_selection(selection, graph) if selection else None
     job = defs.resolve_implicit_global_asset_job_def()
     instance = dg.DagsterInstance.get()
+    for run_id in release_dead_runs(instance):
+        print(f"run {run_id} had died holding pool slots: marked failed, slots freed", file=sys.stderr)
     run_id = make_new_run_id()
     progress = progress or RunProgress()
     progress.assets = len(keys) if keys else len(graph.get_all_asset_keys())
@@ -105,7 +112,7 @@ def materialize(selection: list[str] | None = None, *, raise_on_error: bool = Fa
         return job.execute_in_process(
             run_config={"loggers": {"console": {"config": {"log_level": "WARNING" if progress.out else "INFO"}}}},
             instance=instance, asset_selection=keys, raise_on_error=raise_on_error, run_id=run_id,
-            tags={"hub/trigger": "cli"},
+            tags={"hub/trigger": "cli", **process_tags()},
         )
 
 
@@ -153,6 +160,15 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_sql(args: argparse.Namespace) -> int:
     from hub_platform.serving.query import QuerySession
 
+    if os.environ.get(QUERY_URL_VARIABLE):  # the service decides the role from the token; nothing is read here
+        if args.tables:
+            print("\n".join(remote_answer("/tables", {})[0]["table"].to_pylist()))
+            return 0
+        if not args.query:
+            print("hub sql: give a query, or --tables to list what you may query", file=sys.stderr)
+            return 2
+        print_rows(remote_answer("/sql", {"query": args.query, "as_of": args.as_of.isoformat() if args.as_of else None})[0], args.output)
+        return 0
     session = QuerySession(_storage().lake(), role=args.role, as_of=args.as_of)
     if args.tables:
         print("\n".join(session.tables()))
@@ -189,19 +205,46 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_cleanroom(args: argparse.Namespace) -> int:
-    from hub_platform.lib.governance import cleanroom_aggregate, pii_columns
+    from hub_platform.lib.governance import cleanroom_aggregate, cleanroom_policy
 
-    profile = _storage().lake().read("customer360", "profile")
-    unknown = sorted({*args.by, *(column for column, _ in args.measure)} - set(profile.column_names))
-    if unknown:
-        allowed = sorted(set(profile.column_names) - pii_columns(profile.column_names) - {"customer_id"})
-        print(f"hub cleanroom: no such column(s) {', '.join(unknown)} in customer360/profile; "
-              f"the non-personal columns are {', '.join(allowed)}", file=sys.stderr)
-        return 2
-    result, suppressed = cleanroom_aggregate(profile, args.by, args.measure, k=args.k)
+    policy = cleanroom_policy()
+    if os.environ.get(QUERY_URL_VARIABLE):
+        result, answer = remote_answer("/cleanroom", {"by": args.by, "measures": args.measure})
+        suppressed = answer["suppressed_groups"]
+    else:
+        result, suppressed = cleanroom_aggregate(_storage().lake().read("customer360", "profile"), args.by, args.measure, policy)
     print_rows(result, args.output)
-    print(f"\n{suppressed} group(s) of fewer than {args.k} customers suppressed", file=sys.stderr)
+    print(f"\n{suppressed} group(s) suppressed: fewer than {policy.k} customers, or so that no two answers "
+          "differ by fewer than that", file=sys.stderr)
     return 0
+
+
+QUERY_URL_VARIABLE, TOKEN_VARIABLE = "HUB_QUERY_URL", "HUB_API_TOKEN"
+
+
+def remote_answer(path: str, question: dict):
+    """Ask the query service (HUB_QUERY_URL) with the caller's token (HUB_API_TOKEN): (rows as Arrow, the answer)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    import pyarrow as pa
+
+    from hub_platform.lib.governance import AccessDenied, MalformedQuestion
+
+    request = urllib.request.Request(
+        os.environ[QUERY_URL_VARIABLE].rstrip("/") + path, data=json.dumps(question).encode(), method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {os.environ.get(TOKEN_VARIABLE, '')}"})
+    try:
+        with urllib.request.urlopen(request, timeout=600) as response:
+            answer = json.load(response)
+    except urllib.error.HTTPError as error:
+        detail = json.loads(error.read() or b"{}").get("detail", error.reason)
+        raise (AccessDenied if error.code in (401, 403) else MalformedQuestion)(f"the query service says: {detail}") from None
+    table = pa.table({column: [row[i] for row in answer["rows"]] for i, column in enumerate(answer["columns"])})
+    if answer.get("truncated"):
+        print("(the service cut the answer at its row limit)", file=sys.stderr)
+    return table, answer
 
 
 def _measure(text: str) -> tuple[str, str]:
@@ -212,19 +255,21 @@ def _measure(text: str) -> tuple[str, str]:
 
 
 def cmd_customer(args: argparse.Namespace) -> int:
-    import pyarrow as pa
-
     from hub_platform.defs.customer360.identity.explain import explain
-    from hub_platform.lib.governance import apply_role
+    from hub_platform.serving.query import QuerySession
 
-    lake = _storage().lake()
-    read = lambda name: lake.read("customer360", name).to_pandas()  # noqa: E731
+    if args.role != "steward" and not args.query.startswith("CUS-"):
+        print("hub customer: only a steward looks customers up by e-mail (it tells whether a person is a customer); "
+              "give a customer id", file=sys.stderr)
+        return 2
+    session = QuerySession(_storage().lake(), role=args.role)
+    read = lambda name: session.read("customer360", name).to_pandas()  # noqa: E731
     try:
         found = explain(args.query, read("identity"), read("person_records"), read("match_evidence"))
     except LookupError as error:
         print(f"hub customer: {error}", file=sys.stderr)
         return 2
-    records = apply_role(pa.Table.from_pandas(found.records, preserve_index=False), args.role).to_pandas()
+    records = found.records
     weights = [c for c in found.pairs.columns if c.endswith("_weight") and c != "match_weight"]
     with pd.option_context("display.max_columns", 40, "display.width", 220, "display.max_colwidth", 40):
         for customer_id in found.customer_ids:
@@ -257,6 +302,15 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     for (location, model), part in shown.groupby(["location_id", "model"], sort=True):
         print(f"\n{args.product} at {location}: model {model}")
         print_rows(part[["ds", "p10", "p50", "p90"]].round(2))
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from hub_platform.serving.governed_api import new_token
+
+    token, line = new_token(args.role, args.name)
+    print(f"token for {args.name} (give it to them; it is not stored): {token}")
+    print(f"add this line to the file $HUB_API_TOKENS names:\n{line}")
     return 0
 
 
@@ -366,12 +420,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_output_options(history)
 
     room = _command(commands, "cleanroom", "aggregates over customer360/profile for partners, small groups suppressed",
-                    "Groups by non-personal columns only; groups of fewer than k customers are left out and counted.",
-                    "  hub cleanroom --by country --by rfm_segment --measure lifetime_value_gbp:sum --k 25", cmd_cleanroom)
+                    "Declared groupings only (hub_platform/lib/cleanroom.yaml); groups of fewer than k customers, and groups "
+                    "whose difference with another answer would isolate fewer, are left out and counted.",
+                    "  hub cleanroom --by country --by rfm_segment --measure lifetime_value_gbp:sum", cmd_cleanroom)
     room.add_argument("--by", action="append", required=True, help="non-personal column to group by (repeatable)")
-    room.add_argument("--measure", action="append", default=[], type=_measure, help="column:function, function in sum|mean|min|max")
-    room.add_argument("--k", type=int, default=int(os.environ.get("HUB_CLEANROOM_K", "10")),
-                      help="smallest group returned (default: $HUB_CLEANROOM_K or 10)")
+    room.add_argument("--measure", action="append", default=[], type=_measure, help="column:function, function sum or mean")
     add_output_options(room)
 
     customer = _command(commands, "customer", "a customer's source records and why they were joined (by id or e-mail)",
@@ -390,6 +443,12 @@ def build_parser() -> argparse.ArgumentParser:
     forecast.add_argument("--location", help="one location, e.g. ST-001 (default: every location it is sold at)")
     forecast.add_argument("--days", type=int, default=28, help="days ahead to show (default 28, the horizon)")
     add_output_options(forecast)
+
+    token = _command(commands, "token", "make a bearer token for the query service (hub serve)",
+                     "Prints the token for its holder and the line to add to the $HUB_API_TOKENS file.",
+                     "  hub token --role analyst --name jane", cmd_token)
+    token.add_argument("--role", choices=ROLES, required=True)
+    token.add_argument("--name", required=True, help="who holds it (shown in nothing but the tokens file)")
 
     serve = _command(commands, "serve", "the planners' dashboard and the read API on http://HOST:PORT",
                      "GET / is the planners' dashboard (forecast with intervals, stock-out risk and reorder suggestions, "
