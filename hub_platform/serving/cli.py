@@ -447,7 +447,7 @@ def build_parser() -> argparse.ArgumentParser:
     token = _command(commands, "token", "make a bearer token for the query service (hub serve)",
                      "Prints the token for its holder and the line to add to the $HUB_API_TOKENS file.",
                      "  hub token --role analyst --name jane", cmd_token)
-    token.add_argument("--role", choices=ROLES, required=True)
+    token.add_argument("--role", choices=ROLES, required=True, help="the role the token carries")
     token.add_argument("--name", required=True, help="who holds it (shown in nothing but the tokens file)")
 
     serve = _command(commands, "serve", "the planners' dashboard and the read API on http://HOST:PORT",
