@@ -192,6 +192,20 @@ def test_a_pinned_baseline_is_refused_and_the_previous_forecast_stays_published(
     assert not alone.success and lake.version("forecast", "published") == published
 
 
+@pytest.mark.slow
+def test_every_column_of_every_table_is_described_in_the_ui(materialized):
+    result, _, _ = materialized
+    undescribed = {}
+    for event in result.get_asset_materialization_events():
+        metadata = event.event_specific_data.materialization.metadata
+        schema = metadata.get("dagster/column_schema")
+        if schema is not None:
+            missing = [c.name for c in schema.value.columns if not c.description]
+            if missing:
+                undescribed[event.asset_key.to_user_string()] = missing
+    assert not undescribed
+
+
 def _personal_values(lake) -> set[str]:
     """Every personal value of the sample as the hub holds it: the clean feeds' PII columns (standardized and as
     delivered) and the PII fields of quarantined rows' originals."""

@@ -1,6 +1,6 @@
 """The read API: the published forecast as JSON for a web page (`hub serve`, FastAPI).
 
-GET /forecast/{product_id}?location=ST-001&days=14 gives, per location, the model chosen and p10/p50/p90
+GET / is the planners' dashboard (:mod:`hub_platform.serving.dashboard`). GET /forecast/{product_id}?location=ST-001&days=14 gives, per location, the model chosen and p10/p50/p90
 per day; 404 when nothing is published for the product (or location), 422 for malformed input. It
 reads the same table and through the same function as `hub forecast`.
 
@@ -10,15 +10,19 @@ POST /sql and POST /cleanroom answer as the role of the caller's bearer token (g
 from __future__ import annotations
 
 from datetime import date
+from html import escape
 
 from fastapi import FastAPI, HTTPException, Path, Query
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
 from hub_platform.lib.lake.store import Lake, TableNotFound
+from hub_platform.serving.dashboard import read_dashboard, render
 from hub_platform.serving.governed_api import Principal, governed_router, load_tokens
-from hub_platform.serving.query import published_forecast
+from hub_platform.serving.query import QuerySession, published_forecast
 
 CODE = r"^[A-Za-z0-9][A-Za-z0-9:._@-]{0,63}$"  # product and location ids: what the hub's codes look like
+SERIES = r"^[A-Za-z0-9][A-Za-z0-9:._-]{0,63}@[A-Za-z0-9][A-Za-z0-9:._-]{0,63}$"
 
 
 class Point(BaseModel):
@@ -39,10 +43,22 @@ class ProductForecast(BaseModel):
     locations: list[LocationForecast]
 
 
-def create_app(lake: Lake, tokens: dict[str, Principal] | None = None) -> FastAPI:
-    """``tokens``: who may use the governed endpoints (default: the HUB_API_TOKENS file; none: no one)."""
+def create_app(lake: Lake, tokens: dict[str, Principal] | None = None, role: str = "analyst") -> FastAPI:
+    """``tokens``: who may use the governed endpoints (default: the HUB_API_TOKENS file; none: no one);
+    ``role``: what the planners' dashboard reads as (through the query path's masking)."""
     app = FastAPI(title="hub_platform read API", description=__doc__)
     app.include_router(governed_router(lake, load_tokens() if tokens is None else tokens))
+
+    @app.get("/", response_class=HTMLResponse, summary="The planners' dashboard")
+    def dashboard(series: str | None = Query(None, pattern=SERIES, description="product_id@location_id to chart")) -> str:
+        try:
+            board = read_dashboard(QuerySession(lake, role=role), series)
+        except TableNotFound as error:
+            return HTMLResponse(f"<!doctype html><title>Planning dashboard</title><h1>Nothing to show yet</h1><p>{escape(str(error))}. "
+                                "Run <code>hub materialize</code> (or <code>make run</code>) first.</p>", status_code=503)
+        except LookupError as error:
+            raise HTTPException(status_code=404, detail=str(error)) from None
+        return render(board, role)
 
     @app.get("/health")
     def health() -> dict[str, str]:

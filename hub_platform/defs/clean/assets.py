@@ -18,6 +18,7 @@ from hub_platform.defs.clean.conform import clean_schema
 from hub_platform.defs.clean.processing import CleanZone, history_table
 from hub_platform.defs.clean.rules import hand_written
 from hub_platform.defs.raw.assets import feed_tags, raw_key
+from hub_platform.lib.columns import contract_column_descriptions
 from hub_platform.lib.governance import pii_columns
 from hub_platform.lib.gx import check_table
 from hub_platform.lib.metadata import bounded_text, column_schema, markdown_table, table_metadata
@@ -68,18 +69,19 @@ def _clean_feed_asset(feed: str, contracts: list[Contract], entity: Entity | Non
     schema = clean_schema(shape)
     sources = sorted(c.name for c in contracts)
     key = clean_key(feed)
-    descriptions = {c.name: c.description for c in shape.columns if c.description}
+    # the contract's words and declarations, and the entity's where the feed has one
+    descriptions = contract_column_descriptions(contract) | {c.name: c.description for c in shape.columns if c.description}
     entity_drift = {c.name: drift(c, entity) for c in contracts if entity is not None and drift(c, entity)}
 
     spec = TableSpec(
         zone="clean", name=feed, keys=tuple(contract.keys),
-        description=f"Typed, standardized rows of feed `{feed}` (entity `{contract.entity}`"
-        + (", whose schema and checks it has" if entity else "") + ") from "
-        f"{', '.join(sources)}, with lineage columns back to the raw bytes. "
+        description=f"{contract.description.rstrip('.')}: typed, standardized and validated ({feed} feed, entity "
+        f"{contract.entity}" + (", whose schema and checks it has" if entity else "") + f", from {', '.join(sources)}), "
+        "with lineage columns back to the raw bytes. "
         + ("Change feed: events applied in log-sequence order into the current state (log in "
-           f"`clean/{feed}_changes`). " if contract.cdc else "Later deliveries replace earlier rows of the same key. ")
-        + (f"Every delivered version is kept in `clean/{feed}_history`. " if contract.history else "")
-        + "Rows that break the contract are in `quarantine/<source>` with the rule and reason.",
+           f"clean/{feed}_changes). " if contract.cdc else "Later deliveries replace earlier rows of the same key. ")
+        + (f"Every delivered version is kept in clean/{feed}_history. " if contract.history else "")
+        + "Rows that break the contract are in quarantine/<source> with the rule and reason.",
     )
     asset = ZoneAsset(
         specs=[spec], deps=[raw_key(feed)], owners=sorted({c.owner for c in contracts}), tags=feed_tags(contracts),

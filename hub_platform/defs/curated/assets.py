@@ -39,10 +39,21 @@ LOCATION = _spec(
     not_null=("location_id", "location_type", "timezone"),
     allowed=(("location_type", ("dc", "store", "plant", "customer_drop", "online")),),
 )
-SUPPLIER = _spec("supplier", ("supplier_key",), "Suppliers with their contractual lead times.", not_null=("supplier_id",))
+SUPPLIER = _spec(
+    "supplier", ("supplier_key",), "Suppliers with their contractual lead times.", not_null=("supplier_id",),
+    columns={
+        "supplier_name": "The supplier's name.",
+        "contact_email": "The supplier's order desk e-mail.",
+        "lead_time_days": "Contractual lead time in days.",
+    },
+)
 VEHICLE = _spec(
     "vehicle", ("vehicle_key",), "Delivery vehicles, their depot, capacity and driver.",
     not_null=("vehicle_id", "depot_id", "capacity_units"),
+    columns={
+        "depot_location_key": "Surrogate key of the van's depot location.",
+        "driver_name": "The regular driver's name.",
+    },
 )
 PRODUCT_XREF = _spec(
     "product_xref", ("code_type", "code"),
@@ -52,6 +63,13 @@ PRODUCT_XREF = _spec(
     not_null=("product_id", "product_key", "match_rule"),
     allowed=(("match_rule", ("system_of_record", "gtin", "purchase_order", "fuzzy", "unmatched")),
              ("code_type", product_matching.CODE_TYPES)),
+    columns={
+        "code_type": "Which kind of code: sku, gtin, web id, store item code or supplier part number.",
+        "code": "The code as the system uses it.",
+        "match_rule": "How the code was linked: system_of_record, gtin, purchase_order, fuzzy or unmatched.",
+        "match_score": "Strength of the link from 0 to 1 (1 for exact rules; the wording similarity for fuzzy).",
+        "evidence": "Why the code was linked (or not), in words; brand and size keys are match keys (the first letters, folded).",
+    },
 )
 PRODUCT = _spec(
     "product", ("product_key", "valid_from"),
@@ -64,6 +82,9 @@ PRICE = _spec(
     "List prices, effective-dated (type 2): one row per price version with valid_from, valid_to and is_current. "
     "Prices for a SKU the product master does not hold are in quarantine/unknown_price_sku with the reason.",
     not_null=("product_id", "price", "is_current"),
+    columns={
+        "price": "List price in the row's currency.",
+    },
 )
 SALES_ORDER = _spec(
     "sales_order", ("order_key",),
@@ -83,6 +104,9 @@ DAILY_SALES = _spec(
     "daily_sales", ("product_key", "location_key", "sales_date", "channel", "currency"),
     "Units and revenue by product, location, local day and channel (days without sales are absent).",
     not_null=("units", "revenue"),
+    columns={
+        "orders": "Number of orders (baskets) with the product that day.",
+    },
 )
 PURCHASE_ORDER = _spec(
     "purchase_order", ("source", "po_id", "line_no"),
@@ -90,23 +114,49 @@ PURCHASE_ORDER = _spec(
     "lead time, on-time receipt and fill rate; suppliers and products matched or created (procurement.py). A "
     "shipment extract may not say when a line was ordered: its order_date and lead time are then empty.",
     not_null=("product_key", "supplier_key", "qty"),
+    columns={
+        "supplier_part_no": "The supplier's own code for the product.",
+        "order_date": "Day the purchase order was placed (empty where a shipment extract does not say).",
+        "expected_date": "Day the supplier promised delivery.",
+        "received_date": "Day the goods were received; empty while open.",
+        "received_qty": "Units received.",
+        "is_open": "True while nothing has been received.",
+        "lead_time_days": "Observed lead time of this line: received_date - order_date, in days.",
+        "on_time": "True when received by the expected date.",
+        "fill_rate": "received_qty / qty.",
+    },
 )
 CARRIER_STATUS_MAP = _spec(
     "carrier_status_map", ("carrier", "status_code"),
     "Each carrier's status codes mapped to the canonical shipment statuses. Data, not code: edit "
     "hub_platform/sources/reference/carrier_status.csv and rematerialize.",
     not_null=("status",), allowed=(("status", SHIPMENT_STATUSES),),
+    columns={
+        "meaning": "What the carrier's code means, in the carrier's words.",
+        "status": "The canonical shipment status the code maps to.",
+    },
 )
 SHIPMENT_EVENT = _spec(
     "shipment_event", ("shipment_key", "status_code", "event_at"),
     "Carrier tracking events in the canonical status vocabulary. Events whose code is not mapped are in "
     "quarantine/unmapped_carrier_status with the reason.",
     not_null=("status", "event_at", "carrier"), allowed=(("status", SHIPMENT_STATUSES),),
+    columns={
+        "location_text": "Where the carrier says the event happened, as text.",
+        "status": "The canonical shipment status of the event.",
+    },
 )
 SHIPMENT = _spec(
     "shipment", ("shipment_key",),
     "One row per carrier shipment: first and last event, current status, delivery time, exceptions, on-time.",
     not_null=("tracking_no", "carrier", "status"), allowed=(("status", SHIPMENT_STATUSES),),
+    columns={
+        "first_event_at": "First tracking event (UTC).",
+        "last_event_at": "Latest tracking event (UTC).",
+        "delivered_at": "When the carrier reported delivery (UTC); empty until then.",
+        "exceptions": "Number of exception events (failed attempts, damage, delays).",
+        "status": "Current canonical shipment status.",
+    },
 )
 INVENTORY_POSITION = _spec(
     "inventory_position", ("product_key", "location_key", "snapshot_date"),
@@ -117,11 +167,24 @@ PRODUCTION_OUTPUT = _spec(
     "production_output", ("plant_id", "line_id", "shift_start"),
     "Good and scrap units per plant, line and shift, with the scrap rate.",
     not_null=("product_key", "good_units"),
+    columns={
+        "plant_location_key": "Surrogate key of the plant's location.",
+        "plant_id": "The plant's code.",
+        "line_id": "Production line within the plant.",
+        "shift_start": "When the shift started (UTC).",
+        "good_units": "Units produced to specification.",
+        "scrap_units": "Units scrapped.",
+        "scrap_rate": "scrap_units / (good_units + scrap_units).",
+    },
 )
 WEB_EVENT = _spec(
     "web_event", ("session_id", "event_at", "product_key", "event_type"),
     "Web and app events (views, add-to-cart, purchases) keyed to harmonized products.",
     not_null=("product_key",), allowed=(("event_type", ("view", "add_to_cart", "purchase")),),
+    columns={
+        "event_type": "view, add_to_cart or purchase.",
+        "event_at": "When the event happened (UTC).",
+    },
 )
 INVENTORY_PLANNING = _spec(
     "inventory_planning", ("product_key", "location_key"),
@@ -264,7 +327,7 @@ def planning_summary(plan: pa.Table) -> dict[str, dg.MetadataValue]:
     by_risk = {r["stockout_risk"]: r["product_key_count"] for r in plan.group_by("stockout_risk").aggregate([("product_key", "count")]).to_pylist()}
     urgent = plan.filter(pc.equal(plan["stockout_risk"], "high")).sort_by([("days_of_cover", "ascending")])
     columns = ["product_id", "location_id", "on_hand", "in_transit", "demand_per_day", "days_of_cover", "lead_time_days",
-               "reorder_point", "suggested_order_qty"]
+               "reorder_point", "suggested_order_qty", "risk_reason"]
     lines = [f"**{plan.num_rows:,} product-locations** on the stock snapshot of "
              f"{pc.max(plan['snapshot_date']).as_py() if plan.num_rows else '—'}; demand from "
              f"{', '.join(sorted(set(plan['demand_source'].to_pylist()))) or '—'}.", "",
@@ -272,8 +335,23 @@ def planning_summary(plan: pa.Table) -> dict[str, dg.MetadataValue]:
     lines += [f"| {risk} | {by_risk.get(risk, 0):,} |" for risk in ("high", "medium", "low", "none")]
     lines += ["", f"Suggested orders: **{pc.sum(plan['suggested_order_qty']).as_py() or 0:,} units** over "
               f"{pc.sum(pc.greater(plan['suggested_order_qty'], 0)).as_py() or 0:,} product-locations.", "",
-              "Most urgent (high risk, fewest days of cover):", "", markdown_table(urgent, columns, limit=15)]
+              *_why_high(urgent), "Most urgent (high risk, fewest days of cover):", "", markdown_table(urgent, columns, limit=15)]
     return {"summary": dg.MetadataValue.md("\n".join(lines)), "by_risk": dg.MetadataValue.json(by_risk)}
+
+
+def _why_high(high: pa.Table) -> list[str]:
+    """What drives the high risks, in figures: their typical cover against their typical lead time."""
+    if high.num_rows == 0:
+        return []
+    cover = pc.approximate_median(high["days_of_cover"]).as_py()
+    lead = pc.approximate_median(high["lead_time_days"]).as_py()
+    sources = {r["lead_time_source"]: r["lead_time_source_count"] for r in
+               high.group_by("lead_time_source").aggregate([("lead_time_source", "count")]).to_pylist()}
+    return [f"Why high: on hand runs out before an order placed now arrives; among them the median cover is "
+            f"{cover or 0:.1f} days against a median lead time of {lead or 0:.1f} days (lead time "
+            + ", ".join(f"{source or 'unknown'} for {n:,}" for source, n in sorted(sources.items(), key=str)) + "). "
+            "Lead times are the supplier's: a store restocked from a DC more often than that is shown at more risk "
+            "than it is.", ""]
 
 
 def _reference_version(name: str) -> str:

@@ -249,7 +249,7 @@ def link_codes(records: DataFrame, wordings: DataFrame, list_prices: DataFrame) 
     )
     tied = (F.col("_next_score") == F.col("match_score")) & (F.col("_next_price") == F.col("price_agrees"))
     wording = F.concat(
-        F.lit("brand '"), F.col("brand_key"), F.lit("', size '"), F.col("size_key"), F.lit("', wording ["),
+        F.lit("brand match key '"), F.col("brand_key"), F.lit("', size match key '"), F.col("size_key"), F.lit("', wording ["),
         F.array_join("tokens", " "), F.lit("] ~ ["), F.array_join("erp_tokens", " "), F.lit("] dice "),
         F.col("match_score").cast("string"),
     )

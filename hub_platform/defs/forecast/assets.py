@@ -24,7 +24,7 @@ from hub_platform.defs.curated.assets import curated_key, planning_summary
 from hub_platform.defs.forecast import anomalies, demand_series, forecasting
 from hub_platform.defs.forecast.charts import forecast_chart
 from hub_platform.lib.gx import check_rules
-from hub_platform.lib.metadata import markdown_table, table_metadata
+from hub_platform.lib.metadata import figures, markdown_table, table_metadata
 from hub_platform.lib.resources import NotificationResource
 from hub_platform.lib.tables import Findings, Inputs, State, Zone, ZoneAsset, gx_check, table_assets
 from hub_platform.sources import reference
@@ -47,12 +47,23 @@ TARGET = _spec(
     "sale to the last sales day, days without sales filled with explicit zeros (filled = true), stock-out days "
     "marked where a stock snapshot says so (null where none exists).",
     not_null=("y", "product_id", "location_id"),
+    columns={
+        "filled": "True for days without sales filled with an explicit zero.",
+        "stockout": "True where a stock snapshot shows none on hand; empty where no snapshot exists.",
+    },
 )
 RELATED = _spec(
     "related_series", ("unique_id", "ds"),
     "Related time series for the history and the forecast horizon (future = true): list price in force in the "
     "location's currency, selling price, promotion flag, public holiday.",
     not_null=("future", "holiday"),
+    columns={
+        "future": "True for days of the forecast horizon.",
+        "list_price": "List price in force, in the location's currency.",
+        "selling_price": "Average selling price that day; empty without sales.",
+        "promo": "True when sold below list price.",
+        "holiday": "True on a public holiday in the location's country.",
+    },
 )
 ITEMS = _spec("item_metadata", ("unique_id",), "Item metadata per series: category, brand, lifecycle.", not_null=("product_id",))
 SERIES_CLASS = _spec(
@@ -60,20 +71,41 @@ SERIES_CLASS = _spec(
     "Syntetos-Boylan demand class per series (ADI and CV²: smooth, erratic, intermittent, lumpy), which decides "
     "the candidate models.",
     allowed=(("demand_class", forecasting.DEMAND_CLASSES),),
+    columns={
+        "days": "Days in the series.",
+        "demand_days": "Days with sales.",
+        "adi": "Average demand interval: days / demand_days.",
+        "cv2": "Squared coefficient of variation of non-zero demand.",
+    },
 )
 FOLDS = _spec(
     "backtest_folds", ("unique_id", "model", "cutoff", "ds"),
     "Every rolling-origin backtest forecast: each candidate model, each window (role: selection or holdout).",
     allowed=(("role", ("selection", "holdout")),),
+    columns={
+        "y": "Units actually sold that day.",
+    },
 )
 METRICS = _spec(
     "backtest_metrics", ("unique_id", "model", "role"),
     "MASE, WAPE and bias per series, model and role (selection windows, held-out window).",
+    columns={
+        "windows": "Backtest windows scored.",
+        "actual": "Units actually sold over the windows.",
+        "abs_error": "Sum of absolute errors in units.",
+        "error": "Sum of errors (forecast - actual) relative to actual.",
+        "mase": "Mean absolute scaled error (below 1: better than the in-sample seasonal naive).",
+        "wape": "Weighted absolute percentage error: abs_error / actual.",
+        "bias": "Mean error relative to actual (positive: over-forecast).",
+    },
 )
 CHOICE = _spec(
     "model_choice", ("unique_id",),
     "The model chosen per series (lowest absolute error on the selection windows; pinned when configured).",
     not_null=("model", "selected_by"),
+    columns={
+        "selected_by": "backtest (lowest error on the selection windows) or pinned (configured).",
+    },
 )
 CANDIDATE = _spec(
     "candidate", ("unique_id", "ds"),
@@ -83,7 +115,7 @@ CANDIDATE = _spec(
 )
 PUBLISHED = _spec(
     "published", ("unique_id", "ds"),
-    "The published forecast: the last candidate that beat the seasonal naive on held-out WAPE. What `hub forecast` "
+    "The published forecast: the last candidate that beat the seasonal naive on held-out WAPE. What hub forecast "
     "and the read API serve.",
     not_null=("p10", "p50", "p90", "model"),
 )
@@ -110,6 +142,14 @@ ANOMALIES = _spec(
     "when HUB_SNS_TOPIC_ARN is set), before they are recorded.",
     not_null=("severity", "explanation"), allowed=(("direction", ("spike", "drop")), ("severity", ("low", "medium", "high"))),
     may_be_empty=True,
+    columns={
+        "units": "Units sold that day.",
+        "expected": "Units expected from the days around it.",
+        "score": "How improbable the day is: -log10 of the negative-binomial tail probability.",
+        "direction": "spike or drop.",
+        "severity": "low, medium or high, from the score.",
+        "explanation": "The anomaly in words.",
+    },
 )
 
 
@@ -258,7 +298,7 @@ def _sales_anomalies_asset() -> dg.AssetsDefinition:
         table = pa.Table.from_pandas(found, preserve_index=False)
         tables.sync(table, "forecast", spec.name, keys=ANOMALY_KEYS)
         metadata = {
-            **table_metadata(table),
+            **table_metadata(table, descriptions=dict(spec.columns)),
             "alerts_sent": sent,
             "by_severity": dg.MetadataValue.json(found.severity.value_counts().to_dict()),
             "most_severe": dg.MetadataValue.md(markdown_table(
@@ -270,7 +310,7 @@ def _sales_anomalies_asset() -> dg.AssetsDefinition:
             injected = pd.read_csv(io.BytesIO(truth.read_bytes("sales_anomalies.csv")))
             injected = injected.assign(product_id=injected.sku, sales_date=pd.to_datetime(injected.date))
             quality = anomalies.evaluate_anomalies(found, injected)
-            metadata["quality_vs_truth"] = dg.MetadataValue.json({k: round(float(v), 4) for k, v in quality.items()})
+            metadata["quality_vs_truth"] = figures(quality, undefined="nothing was detected, or nothing injected, in this sample")
         yield dg.MaterializeResult(asset_key=spec.key, metadata=metadata)
         yield check_rules(tables.arrow("forecast", spec.name), spec, asset_key=spec.key)
 

@@ -91,9 +91,27 @@ def plan_ingestion(
     return IngestionPlan(batches, cursor, repeated, more_waiting, unreadable)
 
 
+def run_rounds(batches: list[FeedBatch]) -> list[list[FeedBatch]]:
+    """Batches grouped into as few runs as a run can hold: one batch per feed per run (a run gives each
+    raw asset one list of files), so a freshly seeded landing area of 22 feeds is one run, not 22."""
+    by_feed: dict[str, list[FeedBatch]] = defaultdict(list)
+    for batch in batches:
+        by_feed[batch.feed].append(batch)
+    return [[queue[i] for queue in by_feed.values() if i < len(queue)] for i in range(max(map(len, by_feed.values()), default=0))]
+
+
+def _clean_key(feed: str) -> dg.AssetKey:
+    return dg.AssetKey(["clean", feed])
+
+
 def landing_sensor(registry: Registry, live: dict[str, list[dg.AssetKey]] | None = None) -> dg.SensorDefinition:
-    """``live``: per feed, the assets to run in the same run as its raw ingest (clean included), for
-    feeds whose consumers cannot wait for automation to carry the data zone by zone."""
+    """``live``: per feed, the assets to run in the same run as its raw ingest, for feeds whose consumers
+    cannot wait for automation to carry the data zone by zone. They join a run once they have been built
+    (their own inputs exist then); before that, automation builds them in order.
+
+    Each run ingests the new files of every feed in the tick and conforms them into clean/ in the same
+    run: one run per tick (more only when a feed has more than FILES_PER_RUN new files), instead of a
+    raw run per feed and an automation run per clean asset."""
     live = live or {}
     live_keys = [key for keys in live.values() for key in keys]
 
@@ -102,7 +120,7 @@ def landing_sensor(registry: Registry, live: dict[str, list[dg.AssetKey]] | None
         description="Notices new files in the landing area (cursor per source) and ingests them into raw/; "
         f"for live feeds ({', '.join(sorted(live)) or 'none'}) the same run carries them on through clean to their consumers.",
         minimum_interval_seconds=15,
-        target=dg.AssetSelection.groups("raw") | dg.AssetSelection.assets(*live_keys),
+        target=dg.AssetSelection.groups("raw", "clean") | dg.AssetSelection.assets(*live_keys),
         default_status=dg.DefaultSensorStatus.RUNNING,
     )
     def _landing_sensor(context: dg.SensorEvaluationContext, storage: StorageResource):
@@ -112,14 +130,18 @@ def landing_sensor(registry: Registry, live: dict[str, list[dg.AssetKey]] | None
             context.log.info(f"{key}: bytes already in raw, not ingested again (recorded by reconciliation)")
         for key, why in plan.unreadable:
             context.log.warning(f"{key}: could not be read ({why}); the nightly reconciliation tries it again")
-        for batch in plan.batches:
+        for batches in run_rounds(plan.batches):
+            feeds = [batch.feed for batch in batches]
+            live_ready = [key for feed in feeds for key in live.get(feed, [])
+                          if all(raw.lake.has_table(*k.path) for k in live[feed])]
             yield dg.RunRequest(
-                run_key=batch.run_key,
-                asset_selection=[raw_key(batch.feed), *live.get(batch.feed, [])],
+                run_key=sha256("|".join(sorted(batch.run_key for batch in batches)).encode())[:40],
+                asset_selection=list(dict.fromkeys([*(k for f in feeds for k in (raw_key(f), _clean_key(f))), *live_ready])),
                 run_config=dg.RunConfig(
-                    ops={f"raw__{batch.feed}": RawIngestConfig(files=[key for key, _ in batch.files])}
+                    ops={f"raw__{batch.feed}": RawIngestConfig(files=[key for key, _ in batch.files]) for batch in batches}
                 ),
-                tags={"hub/trigger": "landing_sensor", "hub/feed": batch.feed, "hub/files": str(len(batch.files))},
+                tags={"hub/trigger": "landing_sensor", "hub/feeds": ",".join(feeds)[:200],
+                      "hub/files": str(sum(len(batch.files) for batch in batches))},
             )
         context.update_cursor(json.dumps(plan.cursor, sort_keys=True))
         if not plan.batches:
