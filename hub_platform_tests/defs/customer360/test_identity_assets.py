@@ -58,7 +58,7 @@ def test_review_pairs_are_the_scored_pairs_near_the_threshold_with_both_records(
 
 
 def _seed(lake, edges: list[tuple[str, str, float]], threshold: float = 0.9) -> None:
-    records = pa.table({"record_id": IDS})
+    records = pa.table({"record_id": sorted(set(IDS) | {r for a, b, _ in edges for r in (a, b)})})
     lake.write(records, "customer360", "person_records", mode="overwrite", schema_mode="overwrite")
     evidence = pa.table({"record_id_l": [a for a, _, _ in edges], "record_id_r": [b for _, b, _ in edges],
                          "match_probability": [p for _, _, p in edges]})

@@ -75,6 +75,8 @@ def test_labels_choose_the_lowest_threshold_with_the_precision_once_there_are_en
     threshold, reason = threshold_from_labels(labelled, (0.5, 0.7, 0.9), target=0.99, minimum=20)
     assert threshold == 0.7 and "30 labelled pairs" in reason
     assert threshold_from_labels(labelled.head(10), (0.5, 0.7), 0.99, minimum=20) is None  # too few to decide
+    only_high = labelled.tail(30)  # nobody looked at scores below 0.75: 0.5 is not chosen on their word
+    assert threshold_from_labels(only_high, (0.5, 0.7, 0.9), 0.99, minimum=20)[0] == 0.7
 
 
 def test_a_terminal_session_labels_skips_and_quits():
