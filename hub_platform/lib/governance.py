@@ -39,7 +39,7 @@ CONTACTABLE = ("first_name", "last_name", "email", "phone", "street", "postcode"
 CONSENT_COLUMN = "marketing_consent"
 HASH_KEY_VARIABLE = "HUB_PII_HASH_KEY"
 # <pii column><suffix> is personal data too: clean-zone match keys and originals, identity resolution's
-# nickname-resolved names and e-mail digits (transforms/identity/records.py)
+# nickname-resolved names and e-mail digits (defs/customer360/identity/records.py)
 DERIVED_SUFFIXES = ("_key", "_original", "_canonical", "_digits")
 
 

@@ -53,7 +53,7 @@ PRODUCT_XREF = _spec(
 PRODUCT = _spec(
     "product", ("product_key", "valid_from"),
     "The product master, type-2 history: one row per version of a product's attributes (valid_from, valid_to, "
-    "is_current), attributes chosen by the survivorship rules in transforms/harmonize/products.py.",
+    "is_current), attributes chosen by the survivorship rules in defs/curated/products.py.",
     not_null=("product_id", "product_name", "master_source", "is_current"),
 )
 PRICE = _spec(
@@ -122,7 +122,7 @@ INVENTORY_PLANNING = _spec(
     "inventory_planning", ("product_key", "location_key"),
     "The planning view: days of cover, stock-out risk and reorder suggestion per product and location on the "
     "latest stock snapshot, from recent sales velocity, supplier lead time and safety stock (formulas in "
-    "transforms/harmonize/planning.py and the README). forecast/planning_export shows the same against forecast demand.",
+    "defs/curated/planning.py and the README). forecast/planning_export shows the same against forecast demand.",
     not_null=("demand_per_day", "stockout_risk"), allowed=(("stockout_risk", ("none", "low", "medium", "high")),),
 )
 

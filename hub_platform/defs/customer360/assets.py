@@ -68,7 +68,7 @@ EVIDENCE = _spec(
 GOLDEN = _spec(
     "golden_record", ("customer_id",),
     "One golden record per customer: each field chosen by the survivorship rules in "
-    "transforms/identity/golden.py, with the record it came from (<field>_record_id), and marketing consent.",
+    "defs/customer360/identity/golden.py, with the record it came from (<field>_record_id), and marketing consent.",
     not_null=("record_count",),
 )
 PROFILE = _spec(

@@ -2,8 +2,8 @@
 
 - carrier_status.csv: each carrier's own status codes mapped to the hub's canonical shipment statuses.
   A code missing here is not dropped: its events are quarantined with the reason until a row is added.
-- geofences.csv: restricted zones and other hand-drawn geofences (see transforms/geo.py).
-- holidays.csv: public holidays per country (see transforms/demand_series.py).
+- geofences.csv: restricted zones and other hand-drawn geofences (see defs/orders/geofences.py).
+- holidays.csv: public holidays per country (see defs/forecast/demand_series.py).
 - fx_rates.csv: fixed planning rates into pounds, to compare customers' value across currencies.
 """
 
