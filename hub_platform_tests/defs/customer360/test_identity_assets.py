@@ -106,3 +106,28 @@ def test_identity_keeps_ids_records_merges_and_lets_labels_set_the_threshold(hub
     third = lake.read("customer360", "identity").to_pandas().set_index("record_id").customer_id
     assert third["s:1"] == first["s:1"] and third["s:3"] != third["s:1"]
     assert "split" in set(lake.read("customer360", "id_history").to_pandas().event)
+
+
+@pytest.mark.slow
+@pytest.mark.spark
+def test_the_match_model_trains_once_then_is_reused_until_asked(hub_home, spark):
+    from hub_platform_tests.defs.customer360.identity.generated import generated_people
+
+    lake = build_resources()["storage"].lake()
+    records, _, _ = generated_people(120, seed=3)
+    lake.write(records, "customer360", "person_records", mode="overwrite")
+
+    def run(retrain: bool = False) -> dict:
+        config = {"ops": {"customer360__match_model": {"config": {"retrain": retrain}}}}
+        result = dg.materialize([assets._match_model_asset()], resources=build_resources(), run_config=config)
+        assert result.success
+        return result.asset_materializations_for_node("customer360__match_model")[0].metadata
+
+    first = run()
+    assert first["reason"].text == "no model yet" and first["trained_this_run"].value is True
+    assert 0.5 <= first["threshold"].value < 1 and "expected precision" in first["threshold_reason"].text
+    assert first["link_type"].text == "dedupe_only" and "given name and surname" in first["blocking_rules"].md_str
+    second = run()
+    assert second["reason"].text == "reused the current model" and second["trained_this_run"].value is False
+    assert run(retrain=True)["reason"].text == "asked to retrain"
+    assert lake.read("customer360", "match_model").num_rows == 2
