@@ -17,7 +17,8 @@ import dagster as dg
 import pandas as pd
 import pyarrow as pa
 
-from hub_platform.lib.metadata import markdown_table
+from hub_platform.lib.governance import REDACTED, pii_columns
+from hub_platform.lib.metadata import bounded_text, markdown_table
 from hub_platform.sources.contract import Contract
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -148,6 +149,7 @@ def validate(frame: pd.DataFrame, suite) -> ValidationReport:
         details = outcome.result or {}
         columns = config.kwargs.get("column") or ", ".join(config.kwargs.get("column_list") or []) or "(table)"
         examples = details.get("partial_unexpected_list") or ([details["observed_value"]] if "observed_value" in details else [])
+        personal = bool(pii_columns([c.strip() for c in columns.split(",")]))
         failed.append(
             FailedExpectation(
                 expectation=config.type,
@@ -155,7 +157,7 @@ def validate(frame: pd.DataFrame, suite) -> ValidationReport:
                 description=config.notes or "",
                 unexpected_count=details.get("unexpected_count"),
                 unexpected_percent=details.get("unexpected_percent"),
-                examples=tuple(str(e) for e in examples[:5]),
+                examples=tuple(REDACTED if personal else bounded_text(e) for e in examples[:5]),
             )
         )
     return ValidationReport(bool(result.success), len(result.results), tuple(failed), len(frame))

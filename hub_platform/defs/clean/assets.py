@@ -17,7 +17,7 @@ from hub_platform.defs.clean.rules import hand_written
 from hub_platform.defs.raw.assets import feed_tags, raw_key
 from hub_platform.lib.governance import pii_columns
 from hub_platform.lib.gx import check_table
-from hub_platform.lib.metadata import column_schema, markdown_table, table_metadata
+from hub_platform.lib.metadata import bounded_text, column_schema, markdown_table, table_metadata
 from hub_platform.lib.tables import SideInput, State, TableSpec, ZoneAsset
 from hub_platform.sources.contract import Contract, Registry
 
@@ -28,6 +28,10 @@ CHECKS = {
     "no_schema_drift": "No file brought columns the contract does not know (they are kept in `_extra`).",
 }
 BLOCKING = {"great_expectations", "rows_accounted_for"}
+
+
+# Every clean asset writes clean/file_accounting: one writer at a time (dagster.yaml's pool limit).
+CLEAN_WRITERS = "clean/file_accounting"
 
 
 def clean_key(feed: str) -> dg.AssetKey:
@@ -61,6 +65,7 @@ def _clean_feed_asset(feed: str, contracts: list[Contract]) -> dg.AssetsDefiniti
         # clean follows raw at once: its own checks are what hold bad data back from the zones below
         automation_condition=dg.AutomationCondition.eager(),
         checks=[dg.AssetCheckSpec(name, asset=key, description=text, blocking=name in BLOCKING) for name, text in CHECKS.items()],
+        pool=CLEAN_WRITERS,
     )
 
     def clean_feed(context: dg.AssetExecutionContext, tables: State, _notifications):
@@ -69,7 +74,7 @@ def _clean_feed_asset(feed: str, contracts: list[Contract]) -> dg.AssetsDefiniti
         outcomes, merge_metrics = zone.process(raw, contracts, context.run_id)
         for outcome in outcomes:
             if outcome.failure:
-                context.log.error(f"{outcome.delivery.landing_key}: the whole file failed: {outcome.failure}")
+                context.log.error(f"{outcome.delivery.landing_key}: the whole file failed: {bounded_text(outcome.failure, 300)}")
         manifest = raw.manifest(feed=feed)
         table = raw.lake.read_or_empty("clean", feed, clean_schema(contract))
         quarantined = pa.concat_tables([o.quarantine for o in outcomes]) if outcomes else None

@@ -97,7 +97,7 @@ class CleanZone:
                     insert_only=True,
                 )
         if outcomes:
-            self.lake.write(_ledger_rows(outcomes, feed, run_id), *LEDGER, mode="append")
+            self.lake.upsert(_ledger_rows(outcomes, feed, run_id), *LEDGER, keys=["checksum"])  # once per file
         return metrics
 
     def _apply_snapshot(self, contract: Contract, batch: pa.Table) -> dict[str, int]:

@@ -43,6 +43,7 @@ MANIFEST_SCHEMA = pa.schema(
 @dataclass(frozen=True)
 class IngestReport:
     deliveries: pa.Table  # the manifest rows this ingest appended
+    unreadable: tuple[tuple[str, str], ...] = ()  # (landing key, why): not recorded, so a later run tries again
 
     def count(self, status: str) -> int:
         return pc.sum(pc.equal(self.deliveries["status"], status)).as_py() or 0
@@ -77,7 +78,8 @@ class RawZone:
     def ingest(self, files: Iterable[LandedFile], contracts: Mapping[str, Contract], run_id: str = "") -> IngestReport:
         """Store each file's bytes, probe it against its contract, and append one manifest row each.
 
-        Deliveries the manifest already records are skipped, so re-running an ingest is a no-op.
+        Deliveries the manifest already records are skipped, so re-running an ingest is a no-op; the
+        manifest is merged by landing key, so two runs ingesting one delivery at once record it once.
         """
         manifest = self.manifest(["landing_key", "checksum", "status"])
         recorded = set(manifest["landing_key"].to_pylist())
@@ -87,10 +89,14 @@ class RawZone:
             if status != "duplicate":
                 first_delivery.setdefault(checksum, key)
         now = datetime.now(UTC)
-        rows = []
+        rows, unreadable = [], []
         for landed in files:
             contract = contracts[landed.source]
-            data = self.landing.read(landed.key)
+            try:
+                data = self.landing.read(landed.key)
+            except OSError as error:  # gone, or swapped for a symbolic link, since it was listed
+                unreadable.append((landed.key, error.strerror or str(error)))
+                continue
             checksum = sha256(data)
             row = {
                 "landing_key": landed.key,
@@ -117,6 +123,6 @@ class RawZone:
                 first_delivery[checksum] = landed.key
             rows.append(row)
         deliveries = pa.Table.from_pylist(rows, schema=MANIFEST_SCHEMA)
-        if deliveries.num_rows:
-            self.lake.write(deliveries, *MANIFEST, mode="append")
-        return IngestReport(deliveries)
+        if deliveries.num_rows:  # keyed by delivery: a second writer of the same delivery adds nothing
+            self.lake.upsert(deliveries, *MANIFEST, keys=["landing_key"], insert_only=True)
+        return IngestReport(deliveries, tuple(unreadable))

@@ -59,3 +59,15 @@ def test_raw_ingest_writes_objects_and_a_delta_manifest_to_s3(storage, shop_regi
     key = f"test_raw_ingest_writes_objects_and_a_delta_manifest_to_s3/lake/{raw.lake.object_key(sha256(GOOD))}"
     assert client.get_object(Bucket="hub", Key=key)["Body"].read() == GOOD
     assert raw.ingest(raw.landed(shop_registry.sources.values()), shop_registry.sources).deliveries.num_rows == 0
+
+
+def test_s3_keys_in_sub_folders_or_unfinished_are_reported_not_ingested(storage, s3_endpoint, request):
+    landing = storage.landing()
+    good = landing.land("shop_eu", "good.csv", GOOD, datetime(2026, 10, 1, tzinfo=UTC))
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1", **KEYS)
+    for odd in ("shop_eu/sub/nested.csv", "shop_eu/upload.csv.partial"):
+        client.put_object(Bucket="hub", Key=f"{request.node.name}/landing/{odd}", Body=GOOD)
+    assert [f.key for f in landing.list_after("shop_eu")] == [good.key]
+    reported = {u.key: u.reason for u in landing.unusable("shop_eu")}
+    assert set(reported) == {"shop_eu/sub/nested.csv", "shop_eu/upload.csv.partial"}
+    assert "sub-folder" in reported["shop_eu/sub/nested.csv"] and "still being written" in reported["shop_eu/upload.csv.partial"]
