@@ -87,6 +87,36 @@ def cmd_materialize(args: argparse.Namespace) -> int:
     return 0 if result.success else 1
 
 
+def cmd_replay(args: argparse.Namespace) -> int:
+    """Conform a feed's raw files again under its current contracts: a recorded run of clean/<feed>
+    with replay on, so the zones below follow it as they follow any new data. Raw is only read."""
+    import dagster as dg
+
+    from hub_platform.definitions import defs
+
+    key = dg.AssetKey(["clean", args.feed])
+    if key not in defs.resolve_all_asset_keys():
+        feeds = sorted(k.path[1] for k in defs.resolve_all_asset_keys() if k.path[0] == "clean" and len(k.path) == 2)
+        print(f"hub replay: no feed {args.feed!r}; feeds: {', '.join(feeds)}", file=sys.stderr)
+        return 2
+    result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+        run_config={"ops": {f"clean__{args.feed}": {"config": {"replay": True}}}},
+        instance=dg.DagsterInstance.get(),
+        asset_selection=[key],
+        raise_on_error=False,
+        tags={"hub/trigger": "cli", "hub/replay": args.feed},
+    )
+    for event in result.get_asset_materialization_events():
+        metadata = {k: v.value for k, v in event.event_specific_data.materialization.metadata.items()}
+        print(f"replayed {', '.join(metadata['sources_replayed']) or 'nothing (no raw files yet)'}: {metadata['files_processed']} file(s), "
+              f"{metadata['rows_clean_this_run']:,} rows clean, {metadata['rows_quarantined_this_run']:,} quarantined")
+    for check in result.get_asset_check_evaluations():
+        if not check.passed:
+            print(f"  check {check.check_name} did not pass ({check.severity.value})")
+    print(f"run {result.run_id}")
+    return 0 if result.success else 1
+
+
 def cmd_status(_args: argparse.Namespace) -> int:
     from hub_platform.serving.reporting import zone_report
 
@@ -287,6 +317,10 @@ def build_parser() -> argparse.ArgumentParser:
     mat = commands.add_parser("materialize", help="materialize the asset graph headless (default: everything)")
     mat.add_argument("--select", action="append", help="asset key or selection string, e.g. 'group:raw' or 'raw/erp_products'")
     mat.set_defaults(func=cmd_materialize)
+
+    replay = commands.add_parser("replay", help="conform a feed's raw files again under its current contracts (clean rows and quarantine rebuilt)")
+    replay.add_argument("feed", help="the feed, e.g. erp_products (see `hub status`)")
+    replay.set_defaults(func=cmd_replay)
 
     status = commands.add_parser("status", help="print what each zone of the lake holds")
     status.set_defaults(func=cmd_status)

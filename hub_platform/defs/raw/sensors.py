@@ -29,7 +29,8 @@ class FeedBatch:
 
     @property
     def run_key(self) -> str:
-        return f"{self.feed}:{sha256(''.join(sorted(c for _, c in self.files)).encode())[:40]}"
+        deliveries = sorted(f"{key.split('/', 1)[0]}:{checksum}" for key, checksum in self.files)  # (source, bytes)
+        return f"{self.feed}:{sha256(''.join(deliveries).encode())[:40]}"
 
 
 @dataclass
@@ -45,7 +46,7 @@ def plan_ingestion(
     landing: Landing,
     registry: Registry,
     cursor: dict[str, str],
-    held: set[str],
+    held: set[tuple[str, str]],
     *,
     max_files: int = 2_000,
     max_bytes: int = 2 << 30,
@@ -77,10 +78,10 @@ def plan_ingestion(
                 unreadable.append((landed.key, error.strerror or str(error)))
                 continue
             files_read, bytes_read = files_read + 1, bytes_read + landed.size
-            if checksum in seen:
+            if (source, checksum) in seen:  # a repeat is the same bytes from the same source
                 repeated.append(landed.key)
                 continue
-            seen.add(checksum)
+            seen.add((source, checksum))
             by_feed[contract.feed].append((landed.key, checksum))
     batches = [
         FeedBatch(feed, tuple(files[i : i + FILES_PER_RUN]))
@@ -106,7 +107,7 @@ def landing_sensor(registry: Registry, live: dict[str, list[dg.AssetKey]] | None
     )
     def _landing_sensor(context: dg.SensorEvaluationContext, storage: StorageResource):
         raw = storage.raw()
-        plan = plan_ingestion(raw.landing, registry, json.loads(context.cursor or "{}"), raw.known_checksums())
+        plan = plan_ingestion(raw.landing, registry, json.loads(context.cursor or "{}"), raw.held())
         for key in plan.repeated:
             context.log.info(f"{key}: bytes already in raw, not ingested again (recorded by reconciliation)")
         for key, why in plan.unreadable:

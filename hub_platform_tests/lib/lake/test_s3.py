@@ -43,7 +43,7 @@ def test_landing_listing_uses_the_cursor_on_s3(storage):
 def test_raw_ingest_writes_objects_and_a_delta_manifest_to_s3(storage, shop_registry, s3_endpoint):
     raw = storage.raw()
     landed = raw.landing.land("shop_eu", "orders.csv", GOOD, datetime(2026, 10, 1, tzinfo=UTC))
-    plan = plan_ingestion(raw.landing, shop_registry, {}, raw.known_checksums())
+    plan = plan_ingestion(raw.landing, shop_registry, {}, raw.held())
     assert [k for k, _ in plan.batches[0].files] == [landed.key]
 
     report = raw.ingest([landed], shop_registry.sources)
