@@ -12,6 +12,7 @@ from hub_platform.defs.orders.assets import LIVE_ASSETS, orders_assets
 from hub_platform.defs.product360.assets import product360_assets
 from hub_platform.defs.raw.assets import raw_assets
 from hub_platform.defs.raw.sensors import landing_sensor, raw_reconciliation
+from hub_platform.defs.review.assets import review_assets
 from hub_platform.lib.automation import zone_automation
 from hub_platform.lib.resources import build_resources
 from hub_platform.sources.contract import Registry, default_registry
@@ -19,9 +20,11 @@ from hub_platform.sources.contract import Registry, default_registry
 
 def build_definitions(registry: Registry | None = None) -> dg.Definitions:
     registry = registry or default_registry()
+    assets = [*raw_assets(registry), *clean_assets(registry), *curated_assets(registry), *product360_assets(), *customer360_assets(registry),
+              *forecast_assets(), *orders_assets()]
+    defined = {key for asset in assets for key in (asset.keys if isinstance(asset, dg.AssetsDefinition) else [asset.key])}
     return dg.Definitions(
-        assets=[*raw_assets(registry), *clean_assets(registry), *curated_assets(registry), *product360_assets(), *customer360_assets(registry),
-                *forecast_assets(), *orders_assets()],
+        assets=[*assets, *review_assets(defined)],
         sensors=[landing_sensor(registry, live=_live_feeds(registry)), zone_automation],
         schedules=[raw_reconciliation, forecast_nightly],
         resources=build_resources(),

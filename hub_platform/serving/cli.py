@@ -312,6 +312,30 @@ def cmd_customer(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_review(args: argparse.Namespace) -> int:
+    """Label near-threshold pairs of the review queue; labels are appended to review/labels (Delta)."""
+    import getpass
+
+    from hub_platform.defs.review.session import review_session
+    from hub_platform.lib.tables import as_arrow
+
+    lake = _storage().lake()
+    if not lake.has_table("review", "queue"):
+        print("hub review: no review queue yet: materialize review/queue first (hub materialize --select review/queue)", file=sys.stderr)
+        return 2
+    queue = lake.read("review", "queue").to_pandas()
+    if args.domain:
+        queue = queue[queue["domain"] == args.domain]
+    if not len(queue):
+        print("the review queue is empty: every near-threshold pair is labelled")
+        return 0
+    labels = review_session(queue, args.by or getpass.getuser(), lambda: datetime.now(UTC), limit=args.limit)
+    if len(labels):
+        lake.write(as_arrow(labels), "review", "labels", mode="append")
+    print(f"\n{len(labels)} label(s) saved to review/labels; the next run of customer360/identity (and product matching) uses them")
+    return 0
+
+
 def cmd_forecast(args: argparse.Namespace) -> int:
     from hub_platform.serving.query import published_forecast
 
@@ -469,6 +493,14 @@ def build_parser() -> argparse.ArgumentParser:
                         cmd_customer)
     customer.add_argument("query", help="a customer id (CUS-...) or an e-mail address")
     customer.add_argument("--role", choices=ROLES, default=os.environ.get("HUB_ROLE", "analyst"), help="what you may see")
+
+    review = _command(commands, "review", "label near-threshold pairs of the review queue (customers, products)",
+                      "Shows each pair of the shared review queue side by side and stores your label (match, non-match, unsure) "
+                      "with who and when in review/labels; accuracy and the threshold are then computed from the labels.",
+                      "  hub review\n  hub review --domain customer --limit 20", cmd_review)
+    review.add_argument("--domain", choices=["customer", "product"], help="only this domain's pairs")
+    review.add_argument("--by", help="who is labelling (default: the login name)")
+    review.add_argument("--limit", type=int, help="stop after this many pairs")
 
     forecast = _command(commands, "forecast", "the published forecast of a product, with intervals and the model chosen",
                         "Says what day the sales data runs to and which days the forecast covers, then p10, p50 and p90 per "

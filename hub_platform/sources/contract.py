@@ -50,6 +50,12 @@ STANDARDIZERS = (
     "lower",
     "trim",
 )
+IDENTITY_ROLES = (
+    "given_name", "surname", "full_name", "dob", "email", "phone", "street", "postcode", "city", "country",
+    "national_id", "attribute",
+)
+"""What a column of a person source says about who the person is (customer-360 matches on these):
+``attribute`` is any other identifying value compared as a category (birth place, occupation, gender)."""
 _SCALAR_TYPES = ("string", "int", "float", "bool", "date", "timestamp", "timestamptz")
 _DECIMAL = re.compile(r"^decimal\((\d{1,2}),\s*(\d{1,2})\)$")
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -133,6 +139,7 @@ class Column(_Strict):
     max: float | None = None
     unique: bool = False
     unit: UnitConversion | None = None
+    identity: str | None = None  # the column's identity role (IDENTITY_ROLES) in a person source
 
     @field_validator("name")
     @classmethod
@@ -153,6 +160,13 @@ class Column(_Strict):
     def _known_standardizer(cls, value: str | None) -> str | None:
         if value is not None and value not in STANDARDIZERS:
             raise ValueError(f"unknown standardizer {value!r}; use one of {', '.join(STANDARDIZERS)}")
+        return value
+
+    @field_validator("identity")
+    @classmethod
+    def _known_role(cls, value: str | None) -> str | None:
+        if value is not None and value not in IDENTITY_ROLES:
+            raise ValueError(f"unknown identity role {value!r}; use one of {', '.join(IDENTITY_ROLES)}")
         return value
 
     @field_validator("on_invalid", mode="before")
@@ -326,6 +340,10 @@ class Contract(_Strict):
             for role, column in (("sequence", self.cdc.sequence), ("operation", self.cdc.operation)):
                 if column not in names:
                     raise ValueError(f"cdc {role} column {column!r} is not a declared column")
+        roles = [c.identity for c in self.columns if c.identity and c.identity != "attribute"]
+        repeated = sorted({r for r in roles if roles.count(r) > 1})
+        if repeated:
+            raise ValueError(f"identity role(s) {', '.join(repeated)} declared on more than one column (only 'attribute' may repeat)")
         for column in self.columns:
             if column.region_column and column.region_column not in names:
                 raise ValueError(f"{column.name}: region_column {column.region_column!r} is not declared")
@@ -347,6 +365,11 @@ class Contract(_Strict):
     @property
     def pii_columns(self) -> list[str]:
         return [c.name for c in self.columns if c.pii]
+
+    @property
+    def identity_columns(self) -> dict[str, str]:
+        """Column name -> identity role, for the columns that declare one."""
+        return {c.name: c.identity for c in self.columns if c.identity}
 
     @property
     def required_columns(self) -> list[Column]:

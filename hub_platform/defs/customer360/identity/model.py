@@ -1,48 +1,69 @@
 """The match model: Splink 5 (Fellegi-Sunter, EM-trained) on Spark by default, or on DuckDB.
 
-Training follows Splink's recipe: the prior (probability two random records match) from deterministic
-rules and their assumed recall, u probabilities from random pairs (almost all non-matches), then m
-probabilities by expectation maximisation over a few blocking rules, each of which trains the fields it
-does not block on. The trained model is Splink's settings dictionary with its parameters (JSON-
-serializable), so it can be saved beside a run and given back to predict without retraining.
+Training (train_model) follows Splink's recipe on settings generated from the roles present
+(settings.make_plan), and says what it did:
 
-Prediction scores the pairs the blocking rules admit and keeps those above an evidence floor, with the
-per-field match weights (log2 of Splink's Bayes factors, term-frequency adjustment included) and the
-comparison level each field fell in, so every join can be explained.
+1. u from seeded random pairs (almost all non-matches).
+2. m by EM over the plan's kept blocking rules, from the most specific to coarser, until every
+   comparison was trained in ``sessions_per_comparison`` sessions (em_rules); levels EM never observed
+   are listed as untrained (a warning in the model's metadata), and a session EM cannot finish on
+   (Splink raises when a level's m collapses to zero) is skipped with its reason.
+3. The prior by Splink's deterministic-rule estimate with a DERIVED recall: Splink counts the pairs the
+   deterministic rules join (recall 1 first: a lower bound); then, scoring the blocked pairs, the recall
+   of those rules is the share of the model's expected matches (sum of match probabilities) they hold,
+   and prior = rule pairs / (recall × comparable pairs), iterated to its fixed point (derive_prior).
+   Measured against truth: 1.00e-3 vs 1.00e-3 (FEBRL 1), 1.55e-4 vs 1.55e-4 (FEBRL 2), 3.2e-3 vs 4.1e-3
+   (fake_1000), where an assumed recall was off 2-6x.
+4. The threshold: the lowest grid value at which the expected precision of the accepted pairs (their
+   mean probability) reaches the description's target (choose_threshold), with its reason.
 
-The same functions serve both backends: Splink 5 registers data on a database API (``SparkAPI`` or
-``DuckDBAPI``) and the settings are rendered in that backend's SQL dialect (settings.py).
+The trained model is Splink's settings dictionary with its parameters (JSON-serializable) plus the
+plan it was rendered from, so it can be saved beside a run, rendered for the other backend and given
+back to predict without retraining. Prediction scores the pairs the blocking rules admit and keeps
+those above an evidence floor, with per-field match weights (log2 Bayes factors, term-frequency
+adjustment included) and the comparison level each field fell in, so every join can be explained.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from splink import DuckDBAPI, Linker, SettingsCreator, SparkAPI
+from splink import DuckDBAPI, Linker, SettingsCreator
+from splink.backends.spark import SparkAPI
 from splink.internals.database_api import DatabaseAPI
 
+from hub_platform.defs.customer360.identity.records import match_columns
 from hub_platform.defs.customer360.identity.settings import (
+    GIVEN,
+    SURNAME,
     Dialect,
     MatchingDescription,
+    Plan,
+    Rule,
     default_description,
-    matching_columns,
-    rule,
+    input_columns,
+    make_plan,
+    plan_deterministic_rules,
+    plan_from_json,
     splink_settings,
+    within_source_exclusion,
 )
 
 Backend = Dialect  # a backend is named by the SQL dialect it speaks
 SPLINK_LOG_LEVEL = logging.WARNING  # Splink logs every training step at INFO; runs keep their own metadata
+CALIBRATION_FLOOR_BITS = -10.0  # pairs scored for the prior and threshold: down to this sum of Bayes factors
+MAX_PRIOR = 0.5
 
 
 def linkage_api(backend: Backend = "spark", spark=None) -> DatabaseAPI:
-    """Splink's database API for ``backend``: the hub's Spark session (default) or an in-process DuckDB.
-
-    Splink on Spark needs a checkpoint directory; ``hub_platform.lib.spark.spark_session`` sets one.
-    """
+    """Splink's database API for ``backend``: the hub's Spark session (default) or an in-process DuckDB."""
     if backend == "spark":
         if spark is None:
             from hub_platform.lib.spark import spark_session
@@ -58,82 +79,195 @@ def _dialect(api: DatabaseAPI) -> str:
     return api.sql_dialect.sql_dialect_str
 
 
-def _linker(records: pa.Table, api: DatabaseAPI, settings: dict[str, Any], description: MatchingDescription) -> Linker:
-    """A Linker over the matching columns of ``records`` registered on ``api``."""
-    columns = [description.unique_id, *matching_columns(description)]
-    frame = records.select(columns)
+def _linker(records: pa.Table, api: DatabaseAPI, settings: dict[str, Any], plan: Plan, unique_id: str) -> Linker:
+    """A Linker over the columns the plan reads, registered on ``api``."""
+    frame = records.select([unique_id, *input_columns(plan)])
     if _dialect(api) == "spark":  # hand Spark the Arrow table directly (no pandas round trip)
         frame = api.spark.createDataFrame(frame)
     return Linker(api.register(frame), settings, log_level=SPLINK_LOG_LEVEL)
 
 
-def rules_with_pairs(records: pa.Table, rules: list[list[str]]) -> list[list[str]]:
-    """The rules that join at least one pair of ``records`` (a source without e-mails trains nothing on them).
+@dataclass
+class Training:
+    """A trained model and what training did: the metadata a person reads before trusting it."""
 
-    Training on a rule that admits no pair fails in Splink, and a deployment may lack a column entirely
-    (FEBRL has neither e-mail nor phone), so the recipe keeps only the rules the data can use.
-    """
-    usable = []
-    for columns in rules:
-        keyed = records.select(columns).drop_null()
-        if keyed.num_rows and pc.max(keyed.group_by(columns).aggregate([([], "count_all")])["count_all"]).as_py() > 1:
-            usable.append(columns)
-    return usable
+    model: dict[str, Any]  # Splink settings with trained parameters
+    plan: Plan
+    em_rules: list[str]
+    em_skipped: list[str]
+    untrained: dict[str, list[str]]  # comparison -> labels of levels without a trained m
+    deterministic_pairs: int
+    comparable_pairs: int
+    derived_recall: float
+    prior: float
+    threshold: float
+    threshold_reason: str
+    expected_precision: float
+
+    def as_json(self) -> dict[str, Any]:
+        return {**asdict(self), "plan": asdict(self.plan)}
 
 
-def train_model(records: pa.Table, api: DatabaseAPI, description: MatchingDescription | None = None) -> dict[str, Any]:
-    """Train a model on ``records`` (person records) and return it as a JSON-serializable dict.
+def untrained_levels(model: dict[str, Any]) -> dict[str, list[str]]:
+    """Comparison -> labels of its levels with no trained m (Splink saves m only once it is trained)."""
+    missing = {}
+    for comparison in model["comparisons"]:
+        labels = [level.get("label_for_charts", "?") for level in comparison["comparison_levels"]
+                  if not level.get("is_null_level") and "m_probability" not in level]
+        if labels:
+            missing[comparison["output_column_name"]] = labels
+    return missing
 
-    Prior from the description's deterministic rules, u by seeded random sampling, m by EM over each
-    of the description's training blocking rules in turn (rules the data cannot use are skipped).
-    """
+
+def comparison_columns(model: dict[str, Any]) -> dict[str, set[str]]:
+    """Comparison -> the input columns its levels read (a session blocking on one cannot train it)."""
+    import re
+
+    return {c["output_column_name"]: {name for level in c["comparison_levels"]
+                                      for name in re.findall(r'"?(\w+?)"?_[lr]\b', level["sql_condition"])}
+            for c in model["comparisons"]}
+
+
+def em_rules(plan: Plan, columns_of: dict[str, set[str]], records: int, description: MatchingDescription) -> list[dict]:
+    """Kept blocking rules for EM, most specific first, each used when it trains a comparison that has
+    had fewer than ``sessions_per_comparison`` sessions (a rule trains what it does not block on)."""
+    minimum = max(description.min_em_pairs, records // 100)
+    sessions = dict.fromkeys(columns_of, 0)
+    chosen = []
+    kept = sorted((b for b in plan.blocking if b["kept"] and (b["pairs"] is None or b["pairs"] >= minimum)),
+                  key=lambda b: b["pairs"] or 0)
+    for choice in kept:
+        blocked = {c for c in plan.present if f"l.{c} " in choice["sql"] or f"(l.{c})" in choice["sql"]}
+        if GIVEN in blocked:
+            blocked.add("first_name_canonical")
+        trains = [c for c, n in sessions.items() if n < description.sessions_per_comparison and not columns_of[c] & blocked]
+        if trains:
+            chosen.append(choice)
+            for c in trains:
+                sessions[c] += 1
+        if all(n >= description.sessions_per_comparison for n in sessions.values()):
+            break
+    return chosen
+
+
+def in_rules(pairs: pd.DataFrame, rules: list[Rule]) -> np.ndarray:
+    """Which scored pairs (Splink output with ``<column>_l/_r``) at least one rule joins."""
+    joined = np.zeros(len(pairs), dtype=bool)
+    for rule in rules:
+        hit = np.ones(len(pairs), dtype=bool)
+        conditions = [(GIVEN, SURNAME), (SURNAME, GIVEN)] if rule.swapped else []
+        conditions += [(c, c) for c, _ in rule.keys if not (rule.swapped and c in (GIVEN, SURNAME))]
+        for left, right in conditions:
+            a, b = pairs[f"{left}_l"], pairs[f"{right}_r"]
+            hit &= (a.notna() & b.notna() & (a.astype(str) == b.astype(str))).to_numpy()
+        joined |= hit
+    return joined
+
+
+def probabilities(bits: np.ndarray, prior: float) -> np.ndarray:
+    """Match probability from the sum of log2 Bayes factors and a prior."""
+    weight = bits + math.log2(prior / (1 - prior))
+    return 1.0 / (1.0 + np.power(2.0, -weight))
+
+
+def derive_prior(bits: np.ndarray, in_deterministic: np.ndarray, deterministic_pairs: int, comparable_pairs: int,
+                 start: float, iterations: int = 100) -> tuple[float, float]:
+    """(prior, recall) at the fixed point prior = rule pairs / (recall × comparable pairs), where recall is
+    the share of the expected matches among the scored pairs (sum of probabilities) the rules hold."""
+    prior, recall = start, 1.0
+    for _ in range(iterations):
+        p = probabilities(bits, prior)
+        expected = float(p.sum())
+        recall = min(max(float(p[in_deterministic].sum()) / expected, 0.01), 1.0) if expected else 1.0
+        updated = min(deterministic_pairs / recall / comparable_pairs, MAX_PRIOR)
+        converged = abs(updated - prior) <= 1e-6 * prior
+        prior = updated
+        if converged:
+            break
+    return prior, recall
+
+
+def choose_threshold(p: np.ndarray, grid: tuple[float, ...], target: float) -> tuple[float, float, str]:
+    """(threshold, expected precision, reason): the lowest grid value whose accepted pairs' mean
+    probability reaches ``target``; the highest grid value when none does."""
+    for threshold in grid:
+        accepted = p[p >= threshold]
+        if len(accepted) and float(accepted.mean()) >= target:
+            expected = float(accepted.mean())
+            return threshold, expected, (
+                f"lowest of {list(grid)} at which the model's expected precision of the {len(accepted):,} accepted pairs "
+                f"(mean match probability) is >= {target}: {expected:.4f}, about {float((1 - accepted).sum()):.1f} false matches")
+    accepted = p[p >= grid[-1]]
+    expected = float(accepted.mean()) if len(accepted) else float("nan")
+    return grid[-1], expected, f"no grid value reaches an expected precision of {target}; the highest ({grid[-1]}) is used"
+
+
+def comparable_pairs(records: pa.Table, plan: Plan) -> int:
+    """Pairs that may be compared at all: every pair less those inside a source holding each person once."""
+    n = records.num_rows
+    total = n * (n - 1) // 2
+    if plan.one_record_per_person:
+        sizes = pc.value_counts(records["source"]).to_pylist()
+        total -= sum(s["counts"] * (s["counts"] - 1) // 2 for s in sizes if s["values"] in plan.one_record_per_person)
+    return max(total, 1)
+
+
+def train_model(records: pa.Table, api: DatabaseAPI, description: MatchingDescription | None = None) -> Training:
+    """Train a model on ``records`` (person records) with settings generated for the roles they carry."""
     description = description or default_description()
-    linker = _linker(records, api, splink_settings(_dialect(api), description), description)
+    plan = make_plan(records, match_columns(records.schema), description)
+    settings = splink_settings(plan, _dialect(api), description)
+    linker = _linker(records, api, settings, plan, description.unique_id)
     training = linker.training
-    deterministic = rules_with_pairs(records, description.deterministic_rules)
+    deterministic = plan_deterministic_rules(plan)
     if not deterministic:
-        raise ValueError(f"no deterministic rule joins any pair of the {records.num_rows} records: cannot estimate the prior")
-    training.estimate_probability_two_random_records_match([rule(c) for c in deterministic],
-                                                           recall=description.deterministic_recall)
+        raise ValueError(f"no deterministic rule fits the roles present ({', '.join(plan.match_columns.values())}): "
+                         "cannot estimate the prior; declare names with a date of birth, an e-mail or a national id")
+    exclusion = within_source_exclusion(plan.one_record_per_person)
+    training.estimate_probability_two_random_records_match([r.sql() + exclusion for r in deterministic], recall=1.0)
+    first = linker._settings_obj._probability_two_random_records_match
+    n = records.num_rows
+    deterministic_pairs = round(first * n * (n - 1) / 2)  # Splink's count over all pairs
     training.estimate_u_using_random_sampling(max_pairs=description.u_max_pairs, seed=description.u_seed,
                                               num_chunks=description.u_num_chunks)
-    for columns in rules_with_pairs(records, description.em_blocking_rules):
-        training.estimate_parameters_using_expectation_maximisation(rule(columns))
-    return linker.misc.save_model_to_json()
+    columns_of = comparison_columns(linker.misc.save_model_to_json())
+    used, skipped = [], []
+    for choice in em_rules(plan, columns_of, n, description):
+        try:
+            training.estimate_parameters_using_expectation_maximisation(choice["sql"])
+            used.append(choice["name"])
+        except ValueError as error:  # EM collapsed on this block: its session is left out, and said so
+            skipped.append(f"{choice['name']}: {str(error).splitlines()[0]}")
+    model = linker.misc.save_model_to_json()
+    floor = CALIBRATION_FLOOR_BITS + math.log2(first / (1 - first))
+    scored = linker.inference.predict(threshold_match_weight=floor, warning_mode="never").as_pandas_dataframe()
+    bits = scored["match_weight"].to_numpy(dtype=float) - math.log2(first / (1 - first))
+    comparable = comparable_pairs(records, plan)
+    prior, recall = derive_prior(bits, in_rules(scored, deterministic), deterministic_pairs, comparable, first)
+    model["probability_two_random_records_match"] = prior
+    threshold, expected, reason = choose_threshold(probabilities(bits, prior), description.threshold_grid,
+                                                   description.precision_target)
+    return Training(model=model, plan=plan, em_rules=used, em_skipped=skipped, untrained=untrained_levels(model),
+                    deterministic_pairs=deterministic_pairs, comparable_pairs=comparable, derived_recall=recall,
+                    prior=prior, threshold=threshold, threshold_reason=reason, expected_precision=expected)
 
 
 _PARAMETERS = ("m_probability", "u_probability")
 
 
-def _structure(model: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
-    """What a model compares, without its trained parameters."""
-    return [(c["output_column_name"], [{k: v for k, v in level.items() if k not in _PARAMETERS}
-                                       for level in c["comparison_levels"]]) for c in model["comparisons"]]
+def model_is_current(plan: Plan | dict, records_schema: pa.Schema, description: MatchingDescription | None = None) -> bool:
+    """Whether a model trained on ``plan`` still fits: same description, same roles in the records."""
+    plan = plan_from_json(plan) if isinstance(plan, dict) else plan
+    description = description or default_description()
+    return plan.fingerprint == description.fingerprint() and set(plan.match_columns) <= set(match_columns(records_schema))
 
 
-def _blocking(model: dict[str, Any]) -> list[str]:
-    return [rule["blocking_rule"] for rule in model["blocking_rules_to_generate_predictions"]]
-
-
-def model_is_current(model: dict[str, Any], description: MatchingDescription | None = None) -> bool:
-    """Whether ``model`` was trained on the settings the description gives now (else: retrain)."""
-    rendered = splink_settings(model["sql_dialect"], description)
-    return _structure(model) == _structure(rendered) and _blocking(model) == _blocking(rendered)
-
-
-def model_for_dialect(model: dict[str, Any], dialect: Dialect,
+def model_for_dialect(model: dict[str, Any], plan: Plan, dialect: Dialect,
                       description: MatchingDescription | None = None) -> dict[str, Any]:
-    """The same trained model rendered for another backend's SQL dialect.
-
-    Splink's saved model holds SQL in the dialect it was trained on; the description renders the same
-    comparisons for ``dialect`` and the trained m and u probabilities and prior are carried over level by
-    level. A model trained on other settings than the description's cannot be carried over.
-    """
+    """The same trained model rendered for another backend's SQL dialect (parameters carried level by level)."""
     if model["sql_dialect"] == dialect:
         return model
-    if not model_is_current(model, description):
-        raise ValueError("the model was trained on other matching settings than the description's: retrain it")
-    rendered = splink_settings(dialect, description)
+    rendered = splink_settings(plan, dialect, description)
     rendered["probability_two_random_records_match"] = model["probability_two_random_records_match"]
     for trained, target in zip(model["comparisons"], rendered["comparisons"], strict=True):
         for trained_level, level in zip(trained["comparison_levels"], target["comparison_levels"], strict=True):
@@ -141,19 +275,18 @@ def model_for_dialect(model: dict[str, Any], dialect: Dialect,
     return rendered
 
 
-def predict_pairs(records: pa.Table, model: dict[str, Any], api: DatabaseAPI,
+def predict_pairs(records: pa.Table, model: dict[str, Any], plan: Plan, api: DatabaseAPI,
                   description: MatchingDescription | None = None, floor_match_weight: float | None = None) -> pa.Table:
     """Scored pairs with per-field evidence, for pairs whose match weight is at least the floor.
 
-    ``model`` is a trained model (from train_model, on any backend). Output columns: record_id_l,
-    record_id_r, match_weight, match_probability, then per comparison ``<name>_level`` (the label of the
-    level the pair fell in) and ``<name>_weight`` (its match weight in bits, term-frequency adjustment
-    included; 0 where a value was missing). Rows are sorted, with record_id_l < record_id_r.
+    Output columns: record_id_l, record_id_r, match_weight, match_probability, then per comparison
+    ``<name>_level`` (the label of the level the pair fell in) and ``<name>_weight`` (its match weight in
+    bits, term-frequency adjustment included). Rows are sorted, with record_id_l < record_id_r.
     """
     description = description or default_description()
-    model = model_for_dialect(model, _dialect(api), description)
+    model = model_for_dialect(model, plan, _dialect(api), description)
     floor = description.evidence_floor_weight if floor_match_weight is None else floor_match_weight
-    linker = _linker(records, api, model, description)
+    linker = _linker(records, api, model, plan, description.unique_id)
     predictions = linker.inference.predict(threshold_match_weight=floor, warning_mode="never").as_pyarrow_table()
     return evidence_from_predictions(predictions, model, description.unique_id)
 
@@ -186,4 +319,3 @@ def level_labels(model: dict[str, Any]) -> dict[str, dict[int, str]]:
     return {comparison.output_column_name: {level.comparison_vector_value: level.label_for_charts
                                             for level in comparison.comparison_levels}
             for comparison in settings.comparisons}
-

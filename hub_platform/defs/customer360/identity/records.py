@@ -1,16 +1,21 @@
 """Person records: every clean feed about people, in one shape that matching and survivorship read.
 
 Which feeds hold people is read from the contracts: a source whose ``entity`` is in PERSON_ENTITIES
-contributes its rows, so a new person source is picked up by adding its contract. Each row becomes one
-record with ``record_id = "<_source>:<key>"``; columns a source does not have are null (the contact
-centre has no dob or street), so every source fits one schema (RECORD_SCHEMA).
+contributes its rows, so a new person source is picked up by adding its contract. Which of a source's
+columns say who the person is, is read from the contracts too: a column declares its identity role
+(``identity: given_name``, ``surname``, ``dob``, ``national_id``, ``attribute``...; see
+``sources.contract.IDENTITY_ROLES``), so a new identifying field is a contract line, not Python.
 
-Matching columns are the clean zone's folded keys (``first_name_key``, ``last_name_key``,
-``email_key``, ``street_key``), E.164 ``phone``, normalized ``postcode`` and ``dob``, plus two derived
-ones: ``first_name_canonical``, the folded first name with nicknames resolved from the settings' table,
-and ``email_digits``, the digits of the mailbox name ('' when it has none), which tell namesakes'
-addresses apart (anna.smith12 and anna.smith71 are two people).
-Display columns (first_name, last_name, email, street, city, country) are kept for the golden record.
+Each row becomes one record with ``record_id = "<_source>:<key>"``. The records always carry the core
+columns (RECORD_SCHEMA: lineage, display values, the columns survivorship and the 360 profile read),
+null where a source lacks the role, plus one column for every other role any person source declares
+(``full_name``/``full_name_key``, ``national_id``, ``city_key``, ``attr_<column>`` per attribute).
+
+Matching reads one column per role (MATCH_COLUMN): the clean zone's folded key where it made one
+(``first_name_key``...), else the value folded the same way here; ``national_id`` is upper-cased with
+separators dropped. Two more are derived: ``first_name_canonical``, the folded given name with
+nicknames resolved from the settings' table, and ``email_digits``, the digits of the mailbox name
+('' when it has none), which tell namesakes' addresses apart (anna.smith12 and anna.smith71).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from collections.abc import Iterable, Mapping
 import pandas as pd
 import pyarrow as pa
 
+from hub_platform.defs.clean.standardize import fold
 from hub_platform.defs.customer360.identity.settings import default_description
 from hub_platform.sources.contract import Contract, Registry
 
@@ -54,8 +60,21 @@ RECORD_SCHEMA = pa.schema([
     ("observed_at", pa.timestamp("us", tz="UTC")),
     ("consent", pa.bool_()),
 ])
-_SOURCE_COLUMNS = ("first_name", "last_name", "first_name_key", "last_name_key", "email", "email_key", "phone", "dob",
-                   "street", "street_key", "postcode", "city", "country")
+"""The columns every person record has, whatever the sources declare."""
+
+DISPLAY_COLUMN = {"given_name": "first_name", "surname": "last_name", "full_name": "full_name", "dob": "dob",
+                  "email": "email", "phone": "phone", "street": "street", "postcode": "postcode", "city": "city",
+                  "country": "country", "national_id": "national_id"}
+"""Role -> the record column holding the value as the source wrote it (after clean-zone standardization)."""
+
+MATCH_COLUMN = {"given_name": "first_name_key", "surname": "last_name_key", "full_name": "full_name_key", "dob": "dob",
+                "email": "email_key", "phone": "phone", "street": "street_key", "postcode": "postcode",
+                "city": "city_key", "country": "country", "national_id": "national_id"}
+"""Role -> the record column matching compares (attributes: ``attr_<column>``)."""
+
+_FOLDED_ROLES = frozenset({"given_name", "surname", "full_name", "street", "city", "attribute"})
+_EXTRA_FIELDS = {"full_name": [("full_name", pa.string()), ("full_name_key", pa.string())],
+                 "national_id": [("national_id", pa.string())], "city": [("city_key", pa.string())]}
 
 
 def person_feeds(registry: Registry) -> dict[str, list[Contract]]:
@@ -63,20 +82,50 @@ def person_feeds(registry: Registry) -> dict[str, list[Contract]]:
     return {feed: contracts for feed, contracts in registry.feeds.items() if contracts[0].entity in PERSON_ENTITIES}
 
 
+def attribute_column(name: str) -> str:
+    """The record column of an ``attribute`` role declared on contract column ``name``."""
+    return f"attr_{name}"
+
+
+def record_schema(contracts: Iterable[Contract]) -> pa.Schema:
+    """RECORD_SCHEMA plus a column for every further role the person contracts declare."""
+    fields = list(RECORD_SCHEMA)
+    names = set(RECORD_SCHEMA.names)
+    for contract in contracts:
+        if contract.entity not in PERSON_ENTITIES:
+            continue
+        for column, role in contract.identity_columns.items():
+            extra = [(attribute_column(column), pa.string())] if role == "attribute" else _EXTRA_FIELDS.get(role, [])
+            for name, kind in extra:
+                if name not in names:
+                    fields.append(pa.field(name, kind))
+                    names.add(name)
+    return pa.schema(fields)
+
+
+def match_columns(schema: pa.Schema) -> dict[str, str]:
+    """Matching column -> role, for the roles a record schema carries."""
+    columns = {MATCH_COLUMN[role]: role for role in MATCH_COLUMN if MATCH_COLUMN[role] in schema.names}
+    columns.update({name: "attribute" for name in schema.names if name.startswith("attr_")})
+    return columns
+
+
 def person_records(feeds: Mapping[str, pa.Table | pd.DataFrame], contracts: Iterable[Contract],
                    nicknames: Mapping[str, str] | None = None) -> pa.Table:
-    """One table (RECORD_SCHEMA) of person records from the clean tables of person feeds.
+    """One table (record_schema of the contracts) of person records from the clean tables of person feeds.
 
     ``feeds``: clean table per feed name; ``contracts``: the contracts of those feeds' sources (rows are
     split by ``_source``). ``observed_at`` is when the source last said it: the latest of the contract's
     timestamp columns (CRM ``changed_at``, ``signup_ts``, a call's ``started_at``), else ``_received_at``.
     ``nicknames``: folded nickname -> folded given name (default: the settings' table).
     """
+    contracts = [c for c in contracts if c.entity in PERSON_ENTITIES]
     nicknames = default_description().nicknames if nicknames is None else nicknames
+    schema = record_schema(contracts)
     frames: dict[str, pd.DataFrame] = {}  # each feed converted once, though several sources share it
     parts = []
     for contract in contracts:
-        if contract.entity not in PERSON_ENTITIES or contract.feed not in feeds:
+        if contract.feed not in feeds:
             continue
         if contract.feed not in frames:
             table = feeds[contract.feed]
@@ -84,32 +133,55 @@ def person_records(feeds: Mapping[str, pa.Table | pd.DataFrame], contracts: Iter
         frame = frames[contract.feed]
         rows = frame[frame["_source"] == contract.name]
         if len(rows):
-            parts.append(_records_of_source(rows, contract, nicknames))
+            parts.append(_records_of_source(rows, contract, nicknames, schema))
     if not parts:
-        return RECORD_SCHEMA.empty_table()
-    records = pa.concat_tables(parts)
-    return records.sort_by("record_id")
+        return schema.empty_table()
+    return pa.concat_tables(parts).sort_by("record_id")
 
 
-def _records_of_source(rows: pd.DataFrame, contract: Contract, nicknames: Mapping[str, str]) -> pa.Table:
+def _match_value(rows: pd.DataFrame, column: str, role: str) -> pd.Series:
+    """The matching form of a role's column: the clean zone's key if it made one, else folded here."""
+    if f"{column}_key" in rows.columns:
+        return rows[f"{column}_key"].astype("string")
+    text = rows[column].astype("string")
+    if role in _FOLDED_ROLES:
+        return fold(text).replace("", pd.NA)
+    if role == "email":
+        return text.str.strip().str.lower()
+    if role == "national_id":
+        return text.str.upper().str.replace(r"[^0-9A-Z]", "", regex=True).replace("", pd.NA)
+    return text
+
+
+def _records_of_source(rows: pd.DataFrame, contract: Contract, nicknames: Mapping[str, str], schema: pa.Schema) -> pa.Table:
     key = rows[contract.keys[0]].astype("string")
     for extra in contract.keys[1:]:
         key = key + KEY_SEPARATOR + rows[extra].astype("string")
-    out = pd.DataFrame({
-        "record_id": contract.name + ":" + key,
-        "source": contract.name,
-        "system": contract.system,
-        "record_key": key,
-    })
-    for column in _SOURCE_COLUMNS:
-        out[column] = rows[column] if column in rows.columns else None
+    out = pd.DataFrame({"record_id": contract.name + ":" + key, "source": contract.name, "system": contract.system,
+                        "record_key": key}, index=rows.index)
+    for name in schema.names:
+        if name not in out.columns:
+            out[name] = None
+    for column, role in contract.identity_columns.items():
+        if column not in rows.columns:
+            continue
+        if role == "attribute":
+            out[attribute_column(column)] = _match_value(rows, column, role)
+            continue
+        if role == "dob":
+            out["dob"] = pd.to_datetime(rows[column], errors="coerce").dt.date
+            continue
+        out[DISPLAY_COLUMN[role]] = rows[column]
+        match = MATCH_COLUMN[role]
+        if match != DISPLAY_COLUMN[role] or role == "national_id":
+            out[match] = _match_value(rows, column, role)
     first = out["first_name_key"]
     out["first_name_canonical"] = first.map(lambda name: nicknames.get(name, name) if isinstance(name, str) else None)
     out["email_digits"] = out["email_key"].astype("string").str.split("@").str[0].str.replace(r"\D", "", regex=True)
     out["observed_at"] = _observed_at(rows, contract)
     consent = next((c for c in CONSENT_COLUMNS if c in rows.columns), None)
     out["consent"] = rows[consent] if consent else None
-    return pa.Table.from_pandas(out[RECORD_SCHEMA.names], schema=RECORD_SCHEMA, preserve_index=False)
+    return pa.Table.from_pandas(out[schema.names], schema=schema, preserve_index=False)
 
 
 def _observed_at(rows: pd.DataFrame, contract: Contract) -> pd.Series:

@@ -1,61 +1,32 @@
-"""The Splink model on hand-built people: training, evidence, portability between backends, and a
-small Spark run that links obvious duplicates and keeps a household apart."""
+"""The Splink model on generated people: training on settings from the roles present (every comparison
+trained, the prior derived, a threshold with its reason), evidence, portability between backends, and
+runs that link duplicates and keep households apart; plus the estimators on tiny arrays."""
 
 from __future__ import annotations
 
 import json
 import math
-from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
 
-from hub_platform.defs.clean.conform import Delivery, conform_file
 from hub_platform.defs.customer360.identity.clusters import assign_customer_ids, cluster_records
 from hub_platform.defs.customer360.identity.evaluation import evaluate
 from hub_platform.defs.customer360.identity.model import (
+    choose_threshold,
+    derive_prior,
+    in_rules,
     linkage_api,
     model_for_dialect,
     model_is_current,
     predict_pairs,
-    rules_with_pairs,
+    probabilities,
     train_model,
 )
-from hub_platform.defs.customer360.identity.records import person_records
-from hub_platform.defs.customer360.identity.settings import default_description
-from hub_platform.seed.generator import encode
-from hub_platform.seed.people import noisy_records, true_people
-from hub_platform.sources.contract import default_registry
-
-SOURCES = {"pos_loyalty_members": 0.7, "web_signups": 0.6, "contact_center_calls": 0.5}  # source: share of people held
-AT = datetime(2026, 3, 1, tzinfo=UTC)
-
-
-def generated_people(people: int = 250, seed: int = 11) -> tuple[pa.Table, dict[str, str], list[tuple[str, str]]]:
-    """Records of ``people`` people made by the sample generator's noise model (typos, nicknames, case,
-    phone formats, gaps, households) and conformed by the clean zone's own code, then person records.
-
-    Returns (records, truth: record_id -> person_id, household pairs of person_ids)."""
-    rng = np.random.default_rng(seed)
-    truth_people = true_people(rng, people)
-    registry = default_registry()
-    tables, truth = {}, {}
-    for source, share in SOURCES.items():
-        contract = registry.sources[source]
-        noisy = noisy_records(rng, truth_people, source[:3], share, stale=source == "contact_center_calls")
-        key = contract.keys[0]
-        noisy[key] = [f"{source[:1].upper()}{i:05d}" for i in range(len(noisy))]
-        noisy = noisy.assign(signup_ts="2026-01-05 10:00:00", started_at="2026-02-01 09:30:00", marketing_consent=True,
-                             reason="billing", duration_s=60, resolution="resolved")
-        delivery = Delivery(source, f"test-{source}", f"{source}/x.csv", AT, AT)
-        tables[contract.feed] = conform_file(encode(noisy, contract), contract, delivery).clean
-        truth.update(zip(source + ":" + noisy[key], noisy["person_id"], strict=True))
-    records = person_records(tables, [registry.sources[s] for s in SOURCES])
-    shared = truth_people.groupby("phone_digits")["person_id"].agg(list)
-    households = [(group[0], other) for group in shared if len(group) > 1 for other in group[1:]]
-    return records, truth, households
+from hub_platform.defs.customer360.identity.settings import Rule, default_description
+from hub_platform_tests.defs.customer360.identity.generated import generated_people
 
 
 @pytest.fixture(scope="module")
@@ -69,51 +40,74 @@ def duckdb_model(people):
     return train_model(records, linkage_api("duckdb"))
 
 
-def test_rules_with_pairs_keeps_only_rules_the_data_can_use():
-    records = pa.table({"a": ["x", "x", "y"], "b": [None, None, "z"], "c": ["1", "2", "3"]})
-    assert rules_with_pairs(records, [["a"], ["b"], ["c"], ["a", "c"]]) == [["a"]]
+def test_the_prior_is_the_fixed_point_of_rule_pairs_over_their_derived_recall():
+    bits = np.array([20.0, 20.0, 20.0, 20.0, -30.0])  # four sure matches, one sure non-match
+    in_rules_mask = np.array([True, True, False, False, False])  # the rules catch half the matches
+    prior, recall = derive_prior(bits, in_rules_mask, deterministic_pairs=2, comparable_pairs=1000, start=0.002)
+    assert recall == pytest.approx(0.5, abs=1e-3) and prior == pytest.approx(0.004, rel=1e-3)
 
 
-def test_a_trained_model_is_json_data_with_trained_parameters(duckdb_model):
-    assert json.loads(json.dumps(duckdb_model)) == duckdb_model
-    assert 0 < duckdb_model["probability_two_random_records_match"] < 0.1
-    email = next(c for c in duckdb_model["comparisons"] if c["output_column_name"] == "email")
+def test_the_threshold_is_the_lowest_grid_value_with_the_expected_precision():
+    p = np.array([0.999] * 98 + [0.6, 0.55])
+    threshold, expected, reason = choose_threshold(p, (0.5, 0.7, 0.9), target=0.995)  # at 0.5 the mean is 0.9905
+    assert threshold == 0.7 and expected == pytest.approx(0.999) and "0.995" in reason
+    assert choose_threshold(np.array([0.6]), (0.5, 0.9), 0.99)[0] == 0.9  # none reaches it: the highest, said so
+    assert probabilities(np.array([0.0]), 0.5)[0] == pytest.approx(0.5)
+
+
+def test_rules_are_evaluated_on_scored_pairs_straight_and_swapped():
+    pairs = pd.DataFrame({"first_name_key_l": ["anna", "anna"], "first_name_key_r": ["smith", "anna"],
+                          "last_name_key_l": ["smith", "smith"], "last_name_key_r": ["anna", "jones"]})
+    names = (("first_name_key", "exact"), ("last_name_key", "exact"))
+    assert in_rules(pairs, [Rule("swap", names, swapped=True)]).tolist() == [True, False]
+    assert in_rules(pairs, [Rule("straight", names)]).tolist() == [False, False]
+
+
+def test_a_trained_model_is_json_data_trained_on_every_comparison_with_its_reasons(duckdb_model, people):
+    records, truth, _ = people
+    model = duckdb_model.model
+    assert json.loads(json.dumps(model)) == model
+    assert json.loads(json.dumps(duckdb_model.as_json(), default=str))["plan"]["link_type"] == "dedupe_only"
+    email = next(c for c in model["comparisons"] if c["output_column_name"] == "email")
     exact = email["comparison_levels"][1]
     assert exact["m_probability"] > exact["u_probability"]
-    assert model_is_current(duckdb_model)
+    trained = {c["output_column_name"] for c in model["comparisons"] if any("m_probability" in lv for lv in c["comparison_levels"])}
+    assert trained == {c["output_column_name"] for c in model["comparisons"]}  # every comparison has trained levels
+    true_pairs = sum(n * (n - 1) // 2 for n in pd.Series(truth).value_counts())
+    assert duckdb_model.prior == pytest.approx(true_pairs / duckdb_model.comparable_pairs, rel=0.5)  # derived, not assumed
+    assert 0.5 <= duckdb_model.threshold < 1 and "expected precision" in duckdb_model.threshold_reason
+    assert model_is_current(duckdb_model.plan, records.schema)
 
 
 def test_evidence_weights_add_up_to_the_match_weight(people, duckdb_model):
     records, _, _ = people
-    evidence = predict_pairs(records, duckdb_model, linkage_api("duckdb")).to_pandas()
-    prior = duckdb_model["probability_two_random_records_match"]
-    names = [c["output_column_name"] for c in duckdb_model["comparisons"]]
+    evidence = predict_pairs(records, duckdb_model.model, duckdb_model.plan, linkage_api("duckdb")).to_pandas()
+    prior = duckdb_model.prior
+    names = [c["output_column_name"] for c in duckdb_model.model["comparisons"]]
     total = evidence[[f"{n}_weight" for n in names]].sum(axis=1) + math.log2(prior / (1 - prior))
     assert (total - evidence["match_weight"]).abs().max() < 0.01
     assert (evidence["record_id_l"] < evidence["record_id_r"]).all()
     assert evidence["match_weight"].min() >= default_description().evidence_floor_weight
     same = evidence[evidence["email_weight"] > 0].iloc[0]
-    assert same["email_level"] == "Exact match on email_key"
+    assert same["email_level"] in ("Exact match on email_key", "similar address, same digits")
 
 
-def test_a_model_trained_on_duckdb_predicts_on_the_spark_dialect(duckdb_model):
-    spark_model = model_for_dialect(duckdb_model, "spark")
-    assert spark_model["sql_dialect"] == "spark" and model_is_current(spark_model)
-    assert spark_model["probability_two_random_records_match"] == duckdb_model["probability_two_random_records_match"]
+def test_a_model_trained_on_duckdb_predicts_on_the_spark_dialect(duckdb_model, people):
+    records, _, _ = people
+    spark_model = model_for_dialect(duckdb_model.model, duckdb_model.plan, "spark")
+    assert spark_model["sql_dialect"] == "spark"
+    assert spark_model["probability_two_random_records_match"] == duckdb_model.prior
     levels = [(lv.get("m_probability"), lv.get("u_probability"))
               for c in spark_model["comparisons"] for lv in c["comparison_levels"]]
     assert levels == [(lv.get("m_probability"), lv.get("u_probability"))
-                      for c in duckdb_model["comparisons"] for lv in c["comparison_levels"]]
-    changed = {**duckdb_model, "comparisons": duckdb_model["comparisons"][1:]}
-    assert not model_is_current(changed)
-    with pytest.raises(ValueError, match="retrain"):
-        model_for_dialect(changed, "spark")
+                      for c in duckdb_model.model["comparisons"] for lv in c["comparison_levels"]]
+    assert not model_is_current(duckdb_model.plan, records.schema.remove(records.schema.get_field_index("dob")))
 
 
 def _resolve(records: pa.Table, api) -> pd.DataFrame:
-    model = train_model(records, api)
-    evidence = predict_pairs(records, model, api)
-    clusters = cluster_records(records["record_id"], evidence, default_description().match_threshold, api)
+    training = train_model(records, api)
+    evidence = predict_pairs(records, training.model, training.plan, api)
+    clusters = cluster_records(records["record_id"], evidence, training.threshold, api)
     assignment, _ = assign_customer_ids(clusters)
     return assignment
 
@@ -141,13 +135,13 @@ def test_duckdb_run_links_duplicates_and_keeps_households_apart(people):
 def test_spark_scores_and_clusters_like_duckdb_with_the_same_model(people, duckdb_model, spark):
     records, truth, households = people
     api = linkage_api("spark", spark)
-    on_spark = predict_pairs(records, duckdb_model, api).to_pandas()
-    on_duckdb = predict_pairs(records, duckdb_model, linkage_api("duckdb")).to_pandas()
+    on_spark = predict_pairs(records, duckdb_model.model, duckdb_model.plan, api).to_pandas()
+    on_duckdb = predict_pairs(records, duckdb_model.model, duckdb_model.plan, linkage_api("duckdb")).to_pandas()
     pairs = ["record_id_l", "record_id_r"]
     assert on_spark[pairs].equals(on_duckdb[pairs])
     assert (on_spark["match_weight"] - on_duckdb["match_weight"]).abs().max() < 1e-6
     assert (on_spark.filter(like="_level") == on_duckdb.filter(like="_level")).all().all()
-    clusters = cluster_records(records["record_id"], pa.Table.from_pandas(on_spark), default_description().match_threshold, api)
+    clusters = cluster_records(records["record_id"], pa.Table.from_pandas(on_spark), duckdb_model.threshold, api)
     assignment, _ = assign_customer_ids(clusters)
     _check_resolution(assignment, records, truth, households)
 

@@ -1,64 +1,137 @@
-"""The matching description: documented, rendered per dialect from one source, and complete."""
+"""Settings generated from the roles present: blocking within a budget, comparisons per role, the
+description's knobs and overrides validated, one plan rendered in each dialect's SQL."""
 
 from __future__ import annotations
 
+from datetime import date
+
+import pandas as pd
 import pytest
 import yaml
 
-from hub_platform.defs.customer360.identity.records import RECORD_SCHEMA
 from hub_platform.defs.customer360.identity.settings import (
     DESCRIPTION_FILE,
+    DescriptionError,
+    Rule,
+    candidate_rules,
     comparison_level,
     default_description,
-    matching_columns,
+    deterministic_rules,
+    generated_comparisons,
+    link_type,
+    make_plan,
     parse_description,
+    rule_pairs,
     splink_settings,
 )
 
-
-def test_every_rule_comparison_and_level_says_why_it_is_there():
-    document = yaml.safe_load(DESCRIPTION_FILE.read_text(encoding="utf-8"))
-    assert document["match_threshold"]["why"] and document["evidence_floor"]["why"] and document["nicknames"]["why"]
-    assert all(rule["why"] for rule in document["blocking_rules"] + document["training"]["em_blocking_rules"])
-    for comparison in document["comparisons"]:
-        assert comparison["why"], comparison["name"]
-        non_trivial = [lv for lv in comparison["levels"] if lv["kind"] not in ("missing", "else") and not lv.get("missing")]
-        assert all(level.get("why") for level in non_trivial), comparison["name"]
+ROLES = {"first_name_key": "given_name", "last_name_key": "surname", "dob": "dob", "national_id": "national_id",
+         "postcode": "postcode", "attr_state": "attribute"}
 
 
-def test_one_description_renders_in_each_dialects_own_sql():
-    spark, duckdb = splink_settings("spark"), splink_settings("duckdb")
+def _people(n: int = 6) -> pd.DataFrame:
+    return pd.DataFrame({
+        "record_id": [f"s:{i}" for i in range(n)], "source": "s",
+        "first_name_key": ["anna", "anna", "smith", "bob", "bob", None][:n],
+        "last_name_key": ["smith", "smith", "anna", "jones", "jones", "jones"][:n],
+        "dob": [date(1980, 1, 2), date(1980, 1, 2), date(1980, 1, 2), date(1970, 5, 5), date(1971, 5, 5), None][:n],
+        "national_id": ["1", "2", "3", "4", "4", None][:n], "postcode": ["A", "A", "A", "B", "B", "B"][:n],
+        "attr_state": ["x", "x", "x", "y", "y", "y"][:n],
+    })
+
+
+def _document() -> dict:
+    return yaml.safe_load(DESCRIPTION_FILE.read_text(encoding="utf-8"))
+
+
+def test_every_knob_of_the_description_says_why():
+    document = _document()
+    for section in ("match_threshold", "evidence_floor", "blocking", "training", "link", "nicknames"):
+        assert document[section]["why"], section
+
+
+def test_candidate_rules_come_only_from_the_roles_present():
+    names = {rule.name for rule in candidate_rules({"first_name_key", "last_name_key", "dob"})}
+    assert {"given name and surname", "given name and surname swapped", "date of birth and surname",
+            "birth year and given name", "date of birth"} <= names
+    assert not any("e-mail" in n or "postcode" in n or "national id" in n for n in names)
+    assert {rule.name for rule in candidate_rules({"email_key"})} == {"e-mail"}
+
+
+def test_rule_pairs_are_counted_exactly_from_group_sizes_including_swapped_names_and_years():
+    people = _people()
+    assert rule_pairs(people, Rule("names", (("first_name_key", "exact"), ("last_name_key", "exact")))) == 2  # anna smith x1, bob jones x1
+    assert rule_pairs(people, Rule("swap", (("first_name_key", "exact"), ("last_name_key", "exact")), swapped=True)) == 2
+    assert rule_pairs(people, Rule("year", (("dob", "year"), ("last_name_key", "exact")))) == 1
+    assert rule_pairs(people, Rule("pc", (("postcode", "exact"),))) == 6
+
+
+def test_a_rule_over_the_pair_budget_is_dropped_with_its_reason():
+    description = parse_description({**_document(), "blocking": {"pairs_per_record": 0, "min_rule_pairs": 2, "why": "t"}})
+    plan = make_plan(_people(), ROLES, description)
+    by_name = {b["name"]: b for b in plan.blocking}
+    assert by_name["postcode"]["kept"] is False and "exceed the budget of 2" in by_name["postcode"]["why"]
+    assert by_name["national id"]["kept"] is True and by_name["national id"]["pairs"] == 1
+    assert "e-mail" not in by_name
+
+
+def test_comparisons_follow_the_roles_and_household_fields_are_one_comparison():
+    names = [c.create_output_column_name() for c in generated_comparisons(
+        {"first_name_key", "last_name_key", "dob", "email_key", "phone", "street_key", "postcode", "national_id", "attr_state"})]
+    assert names == ["first_name", "last_name", "dob", "email", "national_id", "contact", "attr_state"]
+    assert [c.create_output_column_name() for c in generated_comparisons({"last_name_key"})] == ["last_name"]
+
+
+def test_a_plan_renders_in_each_dialects_sql_with_swapped_names_dob_levels_and_term_frequencies():
+    plan = make_plan(_people(), ROLES)
+    spark, duckdb = splink_settings(plan, "spark"), splink_settings(plan, "duckdb")
     assert (spark["sql_dialect"], duckdb["sql_dialect"]) == ("spark", "duckdb")
-
-    def condition(settings, comparison, label_part):
-        levels = next(c for c in settings["comparisons"] if c["output_column_name"] == comparison)["comparison_levels"]
-        return next(lv["sql_condition"] for lv in levels if label_part in lv.get("label_for_charts", ""))
-
-    assert "CAST(`dob_l` AS STRING)" in condition(spark, "dob", "Damerau")
-    assert 'CAST("dob_l" AS TEXT)' in condition(duckdb, "dob", "Damerau")
-    assert "jaro_winkler(" in condition(spark, "email", "name and number")
-    assert "jaro_winkler_similarity(" in condition(duckdb, "email", "name and number")
-    assert len(spark["comparisons"]) == len(duckdb["comparisons"]) == len(default_description().comparisons)
+    labels = [lv.get("label_for_charts", "") for c in duckdb["comparisons"] for lv in c["comparison_levels"]]
+    assert "first_name written in the other name field" in labels
+    assert any("1 year" in label for label in labels) and any("Damerau-Levenshtein distance of national_id <= 2" in label for label in labels)
+    adjusted = {lv["tf_adjustment_column"] for c in duckdb["comparisons"] for lv in c["comparison_levels"] if lv.get("tf_adjustment_column")}
+    assert {"first_name_key", "last_name_key", "postcode", "attr_state"} <= adjusted
+    assert "jaro_winkler(" in str(spark["comparisons"]) and "jaro_winkler_similarity(" in str(duckdb["comparisons"])
     with pytest.raises(ValueError, match="dialect"):
-        splink_settings("sqlite")
+        splink_settings(plan, "sqlite")
 
 
-def test_term_frequency_adjustments_sit_on_the_exact_name_and_email_levels():
-    settings = splink_settings("duckdb")
-    adjusted = {lv["tf_adjustment_column"] for c in settings["comparisons"] for lv in c["comparison_levels"]
-                if lv.get("tf_adjustment_column")}
-    assert {"first_name_key", "last_name_key", "email_key", "phone"} <= adjusted
+def test_deterministic_rules_need_their_roles():
+    assert [r.name for r in deterministic_rules({"first_name_key", "last_name_key", "dob"})] == [
+        "same names and date of birth", "swapped names, same date of birth"]
+    assert deterministic_rules({"postcode"}) == []
 
 
-def test_person_records_provide_every_column_the_settings_read():
-    assert set(matching_columns()) <= set(RECORD_SCHEMA.names)
-    assert default_description().nicknames["bob"] == "robert"
-    assert 0.5 < default_description().match_threshold < 1
+def test_link_type_and_within_source_exclusion_follow_the_declaration():
+    assert link_type(["a", "b"], ("a", "b")) == "link_only"
+    assert link_type(["a", "b"], ("a",)) == "link_and_dedupe"
+    assert link_type(["a"], ()) == "dedupe_only"
+    two = pd.concat([_people().assign(source="a"), _people().assign(source="b", record_id=lambda f: "b" + f.record_id)])
+    description = parse_description({**_document(), "link": {"one_record_per_person": ["a", "b"], "why": "t"}})
+    plan = make_plan(two, ROLES, description)
+    assert plan.link_type == "link_only"
+    assert all("not (l.source = r.source and l.source in ('a', 'b'))" in sql for sql in plan.blocking_sql())
 
 
-def test_a_changed_description_changes_the_settings_and_a_bad_level_is_named():
-    document = yaml.safe_load(DESCRIPTION_FILE.read_text(encoding="utf-8"))
-    document["blocking_rules"] = document["blocking_rules"][:1]
-    assert len(splink_settings("spark", parse_description(document))["blocking_rules_to_generate_predictions"]) == 1
-    with pytest.raises(ValueError, match="soundex"):
+def test_records_without_any_role_value_are_a_clear_error():
+    with pytest.raises(ValueError, match="declare roles"):
+        make_plan(pd.DataFrame({"record_id": ["1"], "source": ["s"], "dob": [None]}), {"dob": "dob"})
+
+
+def test_the_override_replaces_generated_blocking_and_a_bad_description_is_named():
+    document = _document()
+    document["override"] = {"blocking_rules": [{"columns": ["postcode"]}],
+                            "comparisons": [{"name": "pc", "why": "t", "levels": [{"kind": "missing", "column": "postcode"},
+                                                                                  {"kind": "exact", "column": "postcode"},
+                                                                                  {"kind": "else"}]}]}
+    description = parse_description(document)
+    plan = make_plan(_people(), ROLES, description)
+    assert plan.blocking_sql() == ["l.postcode = r.postcode"] and plan.overridden == ["blocking_rules", "comparisons"]
+    assert [c["output_column_name"] for c in splink_settings(plan, "duckdb", description)["comparisons"]] == ["pc"]
+    assert description.fingerprint() != default_description().fingerprint()
+    with pytest.raises(DescriptionError, match="soundex"):
         comparison_level({"kind": "soundex", "column": "last_name_key"})
+    with pytest.raises(DescriptionError, match="unknown section"):
+        parse_description({**_document(), "override": {"rules": []}})
+    with pytest.raises(DescriptionError, match="missing 'blocking'"):
+        parse_description({k: v for k, v in _document().items() if k != "blocking"})
