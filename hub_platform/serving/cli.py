@@ -156,12 +156,17 @@ def cmd_customer(args: argparse.Namespace) -> int:
 
 
 def cmd_forecast(args: argparse.Namespace) -> int:
-    from hub_platform.serving.query import published_forecast
+    from hub_platform.serving.query import HorizonTooLong, published_forecast
 
-    rows = published_forecast(_storage().lake(), args.product, args.location).to_pandas()
+    try:
+        rows = published_forecast(_storage().lake(), args.product, args.location, args.horizon).to_pandas()
+    except HorizonTooLong as error:
+        print(f"hub forecast: {error}", file=sys.stderr)
+        return 2
+    daily = rows["freq"].iat[0] == "D"
     for (location, model), part in rows.groupby(["location_id", "model"], sort=True):
-        print(f"\n{args.product} at {location}: model {model}")
-        shown = part[["ds", "p10", "p50", "p90"]].head(args.days).assign(ds=lambda f: f.ds.dt.date).round(2)
+        print(f"\n{args.product} at {location}: model {model} ({rows['definition'].iat[0]}, periods of {rows['freq'].iat[0]})")
+        shown = part[["ds", "step", "p10", "p50", "p90"]].assign(ds=lambda f: f.ds.dt.date if daily else f.ds).round(2)
         print(shown.to_string(index=False))
     return 0
 
@@ -237,7 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
     forecast = commands.add_parser("forecast", help="the published forecast of a product, with intervals and the model chosen")
     forecast.add_argument("product", help="product id (its ERP SKU), e.g. SKU-004711")
     forecast.add_argument("--location", help="one location, e.g. ST-001 (default: every location it is sold at)")
-    forecast.add_argument("--days", type=int, default=28)
+    forecast.add_argument("--horizon", "--days", dest="horizon", type=int, default=None,
+                          help="periods ahead in the forecast's own frequency (days, weeks, hours); default: all published")
     forecast.set_defaults(func=cmd_forecast)
 
     serve = commands.add_parser("serve", help="the read API (published forecast as JSON) on http://HOST:PORT")
