@@ -20,10 +20,15 @@ def test_a_recent_anomaly_is_alerted_once(tmp_path):
     y[-2] = 40.0  # a spike two days before the last sales day: recent enough to act on
     target = series("SKU-1@ST-1", y)
     lake = Lake(Location(str(tmp_path / "lake")))
-    lake.write(pa.Table.from_pandas(target, preserve_index=False), "forecast", "target_series")
-    related = pd.DataFrame({"unique_id": "SKU-1@ST-1", "ds": target.ds, "promo": False, "future": False})
-    lake.write(pa.Table.from_pandas(related, preserve_index=False), "forecast", "related_series")
-    lake.write(pa.table({"location_id": ["ST-1"], "location_type": ["store"]}), "curated", "location")
+    daily = pd.DataFrame({"product_id": "SKU-1", "location_id": "ST-1", "sales_date": target.ds.dt.date, "channel": "store",
+                          "currency": "EUR", "units": target.y.astype(int), "revenue": target.y * 2.0})
+    prices = pd.DataFrame({"product_id": ["SKU-1"], "currency": ["EUR"], "price": [2.0],
+                           "valid_from": [pd.Timestamp("2020-01-01", tz="UTC")], "valid_to": [pd.NaT]})
+    inventory = pd.DataFrame({"product_id": ["SKU-1"], "location_id": ["ST-1"], "snapshot_date": [target.ds.iloc[0].date()],
+                              "on_hand": [9]})
+    for name, table in (("daily_sales", daily), ("price", prices), ("inventory_position", inventory)):
+        lake.write(pa.Table.from_pandas(table, preserve_index=False), "curated", name)
+    lake.write(pa.table({"location_id": ["ST-1"], "location_type": ["store"], "country": ["DE"]}), "curated", "location")
     resources = {
         "storage": StorageResource(lake_root=str(tmp_path / "lake"), landing_root=str(tmp_path / "landing"), truth_root=str(tmp_path / "truth")),
         "spark": SparkResource(), "notifications": NotificationResource(outbox_dir=str(tmp_path / "outbox")),
