@@ -13,7 +13,8 @@ rolling-origin windows are backtested. Daily store demand is the default definit
    (``AutoETS``; seasonal up to ``ets_max_season``, statsforecast's own limit, non-seasonal above),
    optimised dynamic Theta (``DynamicOptimizedTheta``, which tests and removes the season itself),
    ``AutoARIMA`` (seasonal only up to ``arima_max_season``: a seasonal search at 24 or 52 costs far more
-   than every other candidate together), MSTL with every usable season (its trend by non-seasonal
+   than every other candidate together; above it a non-seasonal AutoARIMA on the MSTL-adjusted series,
+   STL-ARIMA, which a plain non-seasonal ARIMA is not on a strong daily cycle), MSTL with every usable season (its trend by non-seasonal
    AutoETS), and **Combination**, the mean of those forecasts. Intermittent and lumpy series: Croston
    (optimised), ADIDA, IMAPA, TSB and their mean. The seasonal naive with the main usable season
    (a naive when there is none) is in every set: it is the baseline the gate compares with.
@@ -191,7 +192,8 @@ def candidate_models(demand_class: str, seasons: Sequence[int], config: Forecast
         "AutoETS": lambda: AutoETS(season_length=ets_season, model=config.ets_model if ets_season > 1
                                    else config.ets_model[:2] + "N", alias="AutoETS"),
         "Theta": lambda: DynamicOptimizedTheta(season_length=main, alias="Theta"),
-        "AutoARIMA": lambda: AutoARIMA(season_length=main if main <= config.arima_max_season else 1, alias="AutoARIMA"),
+        "AutoARIMA": lambda: AutoARIMA(season_length=main, alias="AutoARIMA") if main <= config.arima_max_season
+        else MSTL(season_length=list(seasons), trend_forecaster=AutoARIMA(), alias="AutoARIMA"),
         "MSTL": lambda: MSTL(season_length=list(seasons), trend_forecaster=AutoETS(model="ZZN"), alias="MSTL"),
     }
     return models + [strong[name]() for name in config.models if name != "MSTL" or seasons]

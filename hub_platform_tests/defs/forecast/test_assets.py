@@ -48,7 +48,7 @@ FORECAST_CHAIN = ("forecast__target", "forecast__backtest", "forecast/candidate"
 
 
 def _tiny_curated_lake(tmp_path) -> tuple[Lake, dict]:
-    """Curated daily sales (80 weeks, trending) and order lines (three weeks of hourly baskets) for two stores."""
+    """Curated daily sales (80 weeks, trending) and order lines (three weeks of hourly baskets) for two and three stores."""
     rng = np.random.default_rng(5)
     lake = Lake(Location(str(tmp_path / "lake")))
     days = pd.date_range("2025-01-06", periods=7 * 80, freq="D")
@@ -58,7 +58,7 @@ def _tiny_curated_lake(tmp_path) -> tuple[Lake, dict]:
     hours = pd.date_range("2026-03-02", periods=24 * 21, freq="h", tz="UTC")
     shape = 1 + np.sin(2 * np.pi * (hours.hour.to_numpy() - 8) / 24).clip(0) * 6
     lines = pd.DataFrame([{"product_id": "SKU-1", "location_id": loc, "ordered_at": hour, "qty": int(q)}
-                          for loc in ("ST-001", "ST-002") for hour, q in zip(hours, rng.poisson(shape * 3), strict=True)])
+                          for loc in ("ST-001", "ST-002", "ST-003") for hour, q in zip(hours, rng.poisson(shape * 3), strict=True)])
     inventory = pd.DataFrame({"product_id": ["SKU-1"], "location_id": ["ST-001"], "snapshot_date": [days[-1].date()],
                               "on_hand": [5]})
     for name, table in (("daily_sales", daily), ("sales_order_line", lines), ("inventory_position", inventory)):
@@ -87,7 +87,7 @@ def test_weekly_and_hourly_definitions_go_through_the_zone_the_gate_and_the_api(
     monkeypatch.delenv("HUB_LAKE_ROOT", raising=False)
     for definition, horizon, product, first, second in (
             ("weekly_store_demand", 4, "SKU-1", "2026-07-26 00:00:00", "2026-08-02 00:00:00"),
-            ("hourly_store_demand", 12, "ALL", "2026-03-22 23:00:00", "2026-03-23 00:00:00")):
+            ("hourly_store_demand", 24, "ALL", "2026-03-22 23:00:00", "2026-03-23 00:00:00")):
         run_config = {"ops": {"forecast__target": {"config": {"definition": definition, "horizon": horizon}}}}
         result = dg.materialize(_forecast_chain(), resources=resources, run_config=run_config)
         assert result.success

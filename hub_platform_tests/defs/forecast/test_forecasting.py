@@ -65,7 +65,9 @@ def test_candidate_sets_by_class_and_usable_seasons():
     assert names("smooth", ()) == ["SeasonalNaive", "AutoETS", "Theta", "AutoARIMA"]  # no season: no MSTL, no 2nd naive
     hourly = {repr(m): m for m in candidate_models("smooth", (24, 168), config)}
     assert hourly["SeasonalNaive"].season_length == 24 and hourly["MSTL"].season_length == [24, 168]
-    assert hourly["AutoARIMA"].season_length == 1  # a seasonal ARIMA search at 24 costs more than the rest together
+    # a seasonal ARIMA search at 24 costs more than the rest together: ARIMA on the seasonally adjusted series instead
+    assert hourly["AutoARIMA"].season_length == [24, 168] and hourly["AutoARIMA"].trend_forecaster.season_length == 1
+    assert {repr(m): m for m in candidate_models("smooth", (12,), config)}["AutoARIMA"].season_length == 12
     weekly = {repr(m): m for m in candidate_models("smooth", (52,), config)}
     assert weekly["AutoETS"].season_length == 1 and weekly["AutoETS"].model == "ZZN"  # statsforecast's ETS stops at 24
     daily = {repr(m): m for m in candidate_models("smooth", (7,), forecast_definition("daily_store_demand"))}
