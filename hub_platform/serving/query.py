@@ -73,8 +73,9 @@ def published_forecast(lake: Lake, product_id: str, location_id: str | None = No
     periods (all when None): unique_id, product_id, location_id, ds, step (periods ahead), model, p10, p50,
     p90, definition and freq (the periods' frequency), in date order. A table published before forecast
     definitions existed is the daily one. ``horizon`` beyond the published steps is :class:`HorizonTooLong`."""
-    filters = [("product_id", "=", product_id)] + ([("location_id", "=", location_id)] if location_id else [])
-    rows = lake.read("forecast", "published", filters=filters).to_pandas()
+    # filtered in pandas: the forecast assets write ids as string_view, which Delta filters cannot compare yet
+    rows = lake.read("forecast", "published").to_pandas()
+    rows = rows[(rows["product_id"] == product_id) & ((rows["location_id"] == location_id) if location_id else True)]
     if rows.empty:
         where = f" at {location_id}" if location_id else ""
         raise UnknownProduct(f"no published forecast for product {product_id!r}{where}")
