@@ -3,7 +3,7 @@
 import importlib
 import sys
 
-BENCHMARKS = ["many_sources", "raw_ingest", "clean_zone", "curated_zone", "customer360", "forecast", "orders"]
+BENCHMARKS = ["many_sources", "raw_ingest", "clean_zone", "curated_zone", "customer360", "forecast", "forecast_public", "orders"]
 
 
 def main(names: list[str]) -> None:

@@ -179,7 +179,7 @@ def test_a_pinned_baseline_is_refused_and_the_previous_forecast_stays_published(
     lake = storage.lake()
     published = lake.version("forecast", "published")
     keys = [dg.AssetKey(["forecast", n]) for n in ("series_class", "backtest_folds", "backtest_metrics", "model_choice",
-                                                    "candidate", "published")]
+                                                    "backtest_cost", "candidate", "published")]
     pinned = defs.resolve_implicit_global_asset_job_def().execute_in_process(
         asset_selection=keys, instance=dg.DagsterInstance.get(), raise_on_error=False,
         run_config={"ops": {"forecast__backtest": {"config": {"pin_model": "SeasonalNaive"}}}},

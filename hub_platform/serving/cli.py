@@ -337,25 +337,30 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 
 def cmd_forecast(args: argparse.Namespace) -> int:
-    from hub_platform.serving.query import published_forecast
+    from hub_platform.serving.query import HorizonTooLong, published_forecast
 
     lake = _storage().lake()
-    rows = published_forecast(lake, args.product, args.location).to_pandas()
-    shown = rows.groupby("location_id", sort=True).head(args.days).assign(ds=lambda f: f.ds.dt.date)
+    try:
+        rows = published_forecast(lake, args.product, args.location, args.horizon).to_pandas()
+    except HorizonTooLong as error:
+        print(f"hub forecast: {error}", file=sys.stderr)
+        return 2
+    freq, definition = rows["freq"].iat[0], rows["definition"].iat[0]
+    shown = rows.assign(ds=lambda f: f.ds.dt.date) if freq == "D" else rows
     if args.output != "text":
-        print_rows(shown[["product_id", "location_id", "model", "ds", "p10", "p50", "p90"]], args.output)
+        print_rows(shown[["product_id", "location_id", "model", "definition", "freq", "ds", "step", "p10", "p50", "p90"]], args.output)
         return 0
     history = lake.read("forecast", "target_series", columns=["ds"], filters=[("product_id", "=", args.product)]) \
         if lake.has_table("forecast", "target_series") else None
     last_day = max(history["ds"].to_pylist()).date() if history is not None and history.num_rows else None
-    first, horizon = rows.ds.min().date(), rows.ds.dt.date.nunique()
     print(f"{args.product}: sales data runs to {last_day or 'an unknown day'}"
           + (f" ({(datetime.now(UTC).date() - last_day).days} days before today)" if last_day else "")
-          + f"; the forecast covers {first} to {rows.ds.max().date()} ({horizon} days), showing {min(args.days, horizon)}."
-          + "\np10/p90: 10% of days are expected below p10 and 10% above p90; units per day.")
+          + f"; the forecast ({definition}, periods of {freq}) covers {rows.ds.min()} to {rows.ds.max()} "
+          f"({rows.ds.nunique()} periods)."
+          + "\np10/p90: 10% of periods are expected below p10 and 10% above p90; units per period.")
     for (location, model), part in shown.groupby(["location_id", "model"], sort=True):
         print(f"\n{args.product} at {location}: model {model}")
-        print_rows(part[["ds", "p10", "p50", "p90"]].round(2))
+        print_rows(part[["ds", "step", "p10", "p50", "p90"]].round(2))
     return 0
 
 
@@ -508,7 +513,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "  hub forecast SKU-004711\n  hub forecast SKU-004711 --location ST-001 --days 7 --csv", cmd_forecast)
     forecast.add_argument("product", help="product id (its ERP SKU), e.g. SKU-004711")
     forecast.add_argument("--location", help="one location, e.g. ST-001 (default: every location it is sold at)")
-    forecast.add_argument("--days", type=int, default=28, help="days ahead to show (default 28, the horizon)")
+    forecast.add_argument("--horizon", "--days", dest="horizon", type=int, default=None,
+                          help="periods ahead in the forecast's own frequency (days, weeks, hours); default: all published")
     add_output_options(forecast)
 
     token = _command(commands, "token", "make a bearer token for the query service (hub serve)",
