@@ -15,15 +15,17 @@ from hub_platform.lib.governance import ROLES
 
 
 def _storage():
-    from hub_platform.lib.resources import build_resources
+    from hub_platform.lib.resources import configured
 
-    return build_resources()["storage"]
+    return configured()["storage"]
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
+    from hub_platform.lib.resources import hub_home
     from hub_platform.seed.generator import generate
 
-    print(generate(args.scale, Path(args.out), seed=args.seed, faults=args.faults))
+    out = _storage().location(args.out or str(hub_home()))  # a folder or s3://, with the configured S3 settings
+    print(generate(args.scale, out, seed=args.seed, faults=args.faults))
     return 0
 
 
@@ -190,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     seed = commands.add_parser("seed", help="generate the sample sources into a landing area, ground truth beside it")
     seed.add_argument("--scale", choices=("small", "medium", "large"), default="medium")
-    seed.add_argument("--out", default=".hub", help="writes OUT/landing and OUT/truth")
+    seed.add_argument("--out", help="a folder or s3://bucket/prefix; writes OUT/landing and OUT/truth (default: $HUB_HOME)")
     seed.add_argument("--seed", type=int, default=7)
     seed.add_argument("--faults", action="store_true", help="also deliver faulty files (malformed rows, bad encoding, ...)")
     seed.set_defaults(func=cmd_seed)

@@ -30,6 +30,8 @@ class S3Settings:
     secret_access_key: str | None = None
     region: str = "us-east-1"
     allow_http: bool = False
+    locking_provider: str | None = None  # "dynamodb": delta-rs locks commits, so a table may have concurrent writers
+    lock_table: str | None = None
 
     def storage_options(self) -> dict[str, str]:
         """Options for deltalake (object_store keys)."""
@@ -42,10 +44,14 @@ class S3Settings:
             options["AWS_SECRET_ACCESS_KEY"] = self.secret_access_key
         if self.allow_http:
             options["AWS_ALLOW_HTTP"] = "true"
-        # Delta on S3 needs a lock for concurrent writers to one table. With AWS_S3_LOCKING_PROVIDER
-        # (DynamoDB) set in the environment, delta-rs uses it; without one, writes are safe only while
-        # each table has a single writer, which is how the hub's assets are laid out.
-        if not os.environ.get("AWS_S3_LOCKING_PROVIDER"):
+        # Delta on S3 needs a lock for concurrent writers to one table. With a locking provider
+        # (DynamoDB) delta-rs uses it; without one, writes are safe only while each table has a
+        # single writer, which is how the hub's assets are laid out.
+        if self.locking_provider:
+            options["AWS_S3_LOCKING_PROVIDER"] = self.locking_provider
+            if self.lock_table:
+                options["DELTA_DYNAMO_TABLE_NAME"] = self.lock_table
+        else:
             options["AWS_S3_ALLOW_UNSAFE_RENAME"] = "true"
         return options
 

@@ -44,10 +44,10 @@ def linkage_api(backend: Backend = "spark", spark=None) -> DatabaseAPI:
     Splink on Spark needs a checkpoint directory; ``hub_platform.lib.spark.spark_session`` sets one.
     """
     if backend == "spark":
-        if spark is None:
-            from hub_platform.lib.spark import spark_session
+        from hub_platform.lib.spark import require_classic, spark_session
 
-            spark = spark_session()
+        spark = spark if spark is not None else spark_session()
+        require_classic(spark, "identity resolution (Splink)")
         return SparkAPI(spark_session=spark)
     if backend == "duckdb":
         return DuckDBAPI()
