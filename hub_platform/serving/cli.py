@@ -44,8 +44,9 @@ def materialize(selection: list[str] | None = None, *, raise_on_error: bool = Fa
     """Materialize the whole graph (or a selection) in one process, recorded in the Dagster instance."""
     import dagster as dg
 
-    from hub_platform.definitions import defs
+    from hub_platform.definitions import build_definitions
 
+    defs = build_definitions()  # bound to the environment as it is now, as a fresh code location would be
     graph = defs.resolve_asset_graph()
     keys = None
     if selection:
