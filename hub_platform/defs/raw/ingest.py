@@ -9,6 +9,7 @@ file that does not fit its contract is stored all the same and recorded as rejec
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -21,6 +22,7 @@ from hub_platform.lib.lake.store import Lake
 from hub_platform.sources.contract import Contract
 
 MANIFEST = ("raw", "manifest")
+S3_CONCURRENCY = 16  # requests in flight per ingest on S3 (each file is a GET, a HEAD and a PUT)
 MANIFEST_SCHEMA = pa.schema(
     [
         ("landing_key", pa.string()),
@@ -54,12 +56,19 @@ class IngestReport:
 
 
 class RawZone:
+    """The raw zone of one run (or sensor tick): the manifest is read once and kept up to date with
+    this zone's own appends, so a run of many feeds does not re-read a growing table per feed. Writers
+    of the manifest are serialized, so no other process appends while a run holds it."""
+
     def __init__(self, lake: Lake, landing: Landing):
         self.lake = lake
         self.landing = landing
+        self._manifest: pa.Table | None = None
 
     def manifest(self, columns: list[str] | None = None, feed: str | None = None) -> pa.Table:
-        table = self.lake.read_or_empty(*MANIFEST, MANIFEST_SCHEMA)
+        if self._manifest is None:
+            self._manifest = self.lake.read_or_empty(*MANIFEST, MANIFEST_SCHEMA)
+        table = self._manifest
         if feed is not None:
             table = table.filter(pc.equal(table["feed"], feed))
         return table.select(columns) if columns else table
@@ -88,35 +97,53 @@ class RawZone:
                 first_delivery.setdefault(checksum, key)
         now = datetime.now(UTC)
         rows = []
-        for landed in files:
-            contract = contracts[landed.source]
-            data = self.landing.read(landed.key)
-            checksum = sha256(data)
-            row = {
-                "landing_key": landed.key,
-                "source": contract.name,
-                "feed": contract.feed,
-                "system": contract.system,
-                "checksum": checksum,
-                "size_bytes": len(data),
-                "received_at": landed.received_at,
-                "ingested_at": now,
-                "run_id": run_id,
-            }
-            if checksum in first_delivery:
-                row |= {"status": "duplicate", "reason": f"same bytes as {first_delivery[checksum]}"}
-            else:
-                self.lake.put_object(checksum, data)
-                result = probe(data, contract)
-                row |= {
-                    "row_count": result.row_count,
-                    "status": result.status,
-                    "reason": result.rejected,
-                    "notes": "; ".join(result.notes) or None,
-                }
-                first_delivery[checksum] = landed.key
-            rows.append(row)
+        # On S3 every file costs round trips (read it, ask whether its object exists, store it): they go
+        # out concurrently, a window of files at a time; hashing, probing and the manifest stay in order.
+        threads = S3_CONCURRENCY if self.lake.location.is_s3 or self.landing.location.is_s3 else 1
+        with ThreadPoolExecutor(threads) as pool:
+            for landed, data, checksum, stored in self._fetch_and_store(pool, files, set(first_delivery), threads * 4):
+                rows.append(self._delivery(landed, data, checksum, stored, contracts[landed.source], first_delivery, now, run_id))
         deliveries = pa.Table.from_pylist(rows, schema=MANIFEST_SCHEMA)
         if deliveries.num_rows:
             self.lake.write(deliveries, *MANIFEST, mode="append")
+            known = self.manifest()
+            self._manifest = pa.concat_tables([known, deliveries.cast(known.schema)])
         return IngestReport(deliveries)
+
+    def _fetch_and_store(self, pool: ThreadPoolExecutor, files: list[LandedFile], held: set[str], window: int):
+        """(file, bytes, checksum, store future or None) in ``files`` order; bytes already held are not stored again."""
+        def fetch(landed: LandedFile) -> tuple[bytes, str]:
+            data = self.landing.read(landed.key)
+            return data, sha256(data)
+
+        for start in range(0, len(files), window):
+            batch = files[start : start + window]
+            for landed, (data, checksum) in zip(batch, pool.map(fetch, batch), strict=True):
+                new = checksum not in held
+                held.add(checksum)
+                yield landed, data, checksum, pool.submit(self.lake.put_object, checksum, data) if new else None
+
+    def _delivery(self, landed: LandedFile, data: bytes, checksum: str, stored, contract: Contract,
+                  first_delivery: dict[str, str], now: datetime, run_id: str) -> dict:
+        row = {
+            "landing_key": landed.key,
+            "source": contract.name,
+            "feed": contract.feed,
+            "system": contract.system,
+            "checksum": checksum,
+            "size_bytes": len(data),
+            "received_at": landed.received_at,
+            "ingested_at": now,
+            "run_id": run_id,
+        }
+        if checksum in first_delivery:
+            return row | {"status": "duplicate", "reason": f"same bytes as {first_delivery[checksum]}"}
+        result = probe(data, contract)
+        stored.result()  # the bytes are in raw before the manifest can say so
+        first_delivery[checksum] = landed.key
+        return row | {
+            "row_count": result.row_count,
+            "status": result.status,
+            "reason": result.rejected,
+            "notes": "; ".join(result.notes) or None,
+        }
