@@ -60,7 +60,7 @@ class Landing:
                 yield LandedFile(source, key, stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC))
 
     def _iter_s3(self, source: str, after: str | None) -> Iterator[LandedFile]:
-        client = _s3_client(self.location)
+        client = self.location.s3_client
         bucket, _, prefix = self.location.root.removeprefix("s3://").partition("/")
         base = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
         kwargs = {"Bucket": bucket, "Prefix": f"{base}{source}/"}
@@ -96,16 +96,3 @@ class Landing:
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _s3_client(location: Location):
-    import boto3
-
-    s3 = location.s3
-    return boto3.client(
-        "s3",
-        endpoint_url=s3.endpoint_url,
-        aws_access_key_id=s3.access_key_id,
-        aws_secret_access_key=s3.secret_access_key,
-        region_name=s3.region,
-    )

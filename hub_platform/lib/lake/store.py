@@ -103,9 +103,43 @@ class Location:
             return uri.removeprefix("s3://")
         return uri.removeprefix("file://")
 
+    @cached_property
+    def s3_client(self):
+        """A boto3 S3 client (thread-safe): one request per object read or write, where pyarrow's
+        filesystem sends two (and a listing for every object it does not find)."""
+        import boto3
+
+        return boto3.client("s3", endpoint_url=self.s3.endpoint_url, aws_access_key_id=self.s3.access_key_id,
+                            aws_secret_access_key=self.s3.secret_access_key, region_name=self.s3.region)
+
+    def _bucket_key(self, *parts: str) -> tuple[str, str]:
+        bucket, _, key = self.path(*parts).partition("/")
+        return bucket, key
+
     def read_bytes(self, *parts: str) -> bytes:
+        if self.is_s3:
+            bucket, key = self._bucket_key(*parts)
+            return self.s3_client.get_object(Bucket=bucket, Key=key)["Body"].read()
         with self.filesystem.open_input_stream(self.path(*parts)) as stream:
             return stream.read()
+
+    def create_once(self, data: bytes, *parts: str) -> bool:
+        """Write unless something is already there; returns whether this call wrote it.
+
+        On S3 one conditional PUT (``If-None-Match: *``) decides, so two writers cannot both win."""
+        if not self.is_s3:
+            if self.exists(*parts):
+                return False
+            self.write_bytes(data, *parts)
+            return True
+        bucket, key = self._bucket_key(*parts)
+        try:
+            self.s3_client.put_object(Bucket=bucket, Key=key, Body=data, IfNoneMatch="*")
+        except self.s3_client.exceptions.ClientError as error:
+            if error.response["Error"]["Code"] in {"PreconditionFailed", "ConditionalRequestConflict"}:
+                return False
+            raise
+        return True
 
     def exists(self, *parts: str) -> bool:
         return self.filesystem.get_file_info(self.path(*parts)).type != pafs.FileType.NotFound
@@ -311,11 +345,7 @@ class Lake:
 
     def put_object(self, checksum: str, data: bytes) -> bool:
         """Store bytes under their content hash; never overwrite. Returns whether they were new."""
-        key = self.object_key(checksum)
-        if self.location.exists(key):
-            return False
-        self.location.write_bytes(data, key)
-        return True
+        return self.location.create_once(data, self.object_key(checksum))
 
     def get_object(self, checksum: str) -> bytes:
         return self.location.read_bytes(self.object_key(checksum))
