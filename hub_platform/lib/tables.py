@@ -71,6 +71,16 @@ class SideTable:
     keys: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class SideInput:
+    """Another asset's side table an asset reads (clean/<feed>_history of clean/<feed>, say): readable
+    only where its owner is a declared dep, so lineage and automation see the read through the owner."""
+
+    owner: dg.AssetKey
+    zone: str
+    name: str
+
+
 @dataclass
 class Findings:
     """What a zone adds to the standard report: metadata per table name and extra check results."""
@@ -216,6 +226,7 @@ class ZoneAsset:
     group: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     side_tables: Mapping[str, SideTable] = field(default_factory=dict)
+    side_inputs: Sequence[SideInput] = ()
     checks: Sequence[dg.AssetCheckSpec] | None = None
     extra_checks: Sequence[dg.AssetCheckSpec] = ()
     automation_condition: dg.AutomationCondition | None = FOLLOWS_UPSTREAM
@@ -226,6 +237,11 @@ class ZoneAsset:
     metadata: Mapping[str, object] = field(default_factory=dict)
     pool: str | None = None
 
+    def __post_init__(self):
+        orphans = [f"{s.zone}/{s.name}" for s in self.side_inputs if s.owner not in self.deps]
+        if orphans:
+            raise ValueError(f"side inputs {orphans} are read without their owning asset among the deps")
+
     @property
     def keys(self) -> list[dg.AssetKey]:
         return [spec.key for spec in self.specs]
@@ -235,8 +251,8 @@ class ZoneAsset:
         return [*self.keys, *(dg.AssetKey([s.zone, s.name]) for s in self.side_tables.values())]
 
     def readable(self) -> list[dg.AssetKey]:
-        """Declared inputs and the asset's own tables (their previous state)."""
-        return [*self.deps, *self.writable()]
+        """Declared inputs (with their side tables it reads) and the asset's own tables (their previous state)."""
+        return [*self.deps, *(dg.AssetKey([s.zone, s.name]) for s in self.side_inputs), *self.writable()]
 
     def asset_specs(self) -> list[dg.AssetSpec]:
         return [

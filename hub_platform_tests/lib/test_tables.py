@@ -8,7 +8,7 @@ import pytest
 
 from hub_platform.lib.lake.store import Lake, Location
 from hub_platform.lib.resources import NotificationResource, SparkResource, StorageResource
-from hub_platform.lib.tables import UndeclaredRead, Zone, ZoneAsset, table_assets
+from hub_platform.lib.tables import SideInput, UndeclaredRead, Zone, ZoneAsset, table_assets
 
 TEST = Zone("testzone")
 SOURCE = TEST.key("source")
@@ -79,3 +79,11 @@ def test_a_stateful_asset_writes_only_its_own_tables(resources):
 
     with pytest.raises(PermissionError, match="testzone/other is not a table of this asset"):
         dg.materialize([asset.define(stateful)], resources=resources)
+
+
+def test_a_side_table_is_read_only_through_its_owner():
+    history = SideInput(dg.AssetKey(["clean", "products"]), "clean", "products_history")
+    with pytest.raises(ValueError, match="clean/products_history"):
+        ZoneAsset(specs=[TOTALS], deps=[SOURCE], owners=["team:test"], side_inputs=[history])
+    declared = ZoneAsset(specs=[TOTALS], deps=[SOURCE, history.owner], owners=["team:test"], side_inputs=[history])
+    assert dg.AssetKey(["clean", "products_history"]) in declared.readable()

@@ -12,13 +12,13 @@ import pyarrow as pa
 
 from hub_platform.defs.clean.accounting import account
 from hub_platform.defs.clean.conform import clean_schema
-from hub_platform.defs.clean.processing import CleanZone
+from hub_platform.defs.clean.processing import CleanZone, history_table
 from hub_platform.defs.clean.rules import hand_written
 from hub_platform.defs.raw.assets import feed_tags, raw_key
 from hub_platform.lib.governance import pii_columns
 from hub_platform.lib.gx import check_table
 from hub_platform.lib.metadata import column_schema, markdown_table, table_metadata
-from hub_platform.lib.tables import State, TableSpec, ZoneAsset
+from hub_platform.lib.tables import SideInput, State, TableSpec, ZoneAsset
 from hub_platform.sources.contract import Contract, Registry
 
 CHECKS = {
@@ -32,6 +32,11 @@ BLOCKING = {"great_expectations", "rows_accounted_for"}
 
 def clean_key(feed: str) -> dg.AssetKey:
     return dg.AssetKey(["clean", feed])
+
+
+def clean_history(feed: str) -> SideInput:
+    """clean/<feed>_history (every delivered version, where the contract keeps history), owned by clean/<feed>."""
+    return SideInput(clean_key(feed), "clean", history_table(feed))
 
 
 def _clean_feed_asset(feed: str, contracts: list[Contract]) -> dg.AssetsDefinition:

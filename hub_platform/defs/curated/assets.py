@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyspark.sql import functions as F
 
-from hub_platform.defs.clean.assets import clean_key
+from hub_platform.defs.clean.assets import clean_history, clean_key
 from hub_platform.defs.curated import activity, master_data, planning, product_matching, products, sales_orders, shipments
 from hub_platform.defs.curated.matching_quality import matching_quality
 from hub_platform.defs.curated.sales_orders import CHANNELS
@@ -275,8 +275,9 @@ def curated_assets() -> list[dg.AssetsDefinition]:
         _tables([SUPPLIER], _clean("erp_suppliers"), _supplier),
         _tables([VEHICLE], _clean("erp_fleet"), _vehicle),
         _tables([PRODUCT_XREF], _clean("erp_products", "web_catalog", "pos_transactions", "erp_purchase_orders", "erp_prices"),
-                _product_xref, report=_xref_report),
-        _tables([PRODUCT], [*_clean("erp_products", "web_catalog", "pos_transactions"), xref], _product),
+                _product_xref, report=_xref_report, side_inputs=[clean_history("erp_products")]),
+        _tables([PRODUCT], [*_clean("erp_products", "web_catalog", "pos_transactions"), xref], _product,
+                side_inputs=[clean_history("erp_products")]),
         _tables([PRICE], [*_clean("erp_prices"), xref], _price, side_tables={"unknown_price_sku": _quarantine("unknown_price_sku")}),
         _tables([SALES_ORDER, SALES_ORDER_LINE],
                 [*_clean("erp_sales_orders", "erp_sales_order_lines", "web_orders", "pos_transactions"), xref, location], _sales,
