@@ -20,7 +20,7 @@ from hub_platform.sources.contract import Registry, default_registry
 def build_definitions(registry: Registry | None = None) -> dg.Definitions:
     registry = registry or default_registry()
     return dg.Definitions(
-        assets=[*raw_assets(registry), *clean_assets(registry), *curated_assets(), *product360_assets(), *customer360_assets(registry),
+        assets=[*raw_assets(registry), *clean_assets(registry), *curated_assets(registry), *product360_assets(), *customer360_assets(registry),
                 *forecast_assets(), *orders_assets()],
         sensors=[landing_sensor(registry, live=_live_feeds(registry)), zone_automation],
         schedules=[raw_reconciliation, forecast_nightly],

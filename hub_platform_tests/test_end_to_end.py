@@ -25,6 +25,7 @@ def materialized(small_sample: Path, tmp_path_factory: pytest.TempPathFactory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HUB_HOME", str(home))
         patch.setenv("DAGSTER_HOME", str(home / "dagster"))
+        patch.setenv("HUB_PII_HASH_KEY", "end-to-end-test-key")  # the run holds the key: it publishes masked copies
         result = materialize()
         storage = build_resources()["storage"]
         yield result, storage, home
@@ -140,7 +141,7 @@ def test_customers_are_resolved_against_the_truth_and_stay_masked_for_analysts(m
     result, storage, _ = materialized
     assert _checks(result)[("customer360/identity", "f1_against_truth")]
     assert _metadata(result, "customer360/identity")["pairwise_f1"] >= 0.97
-    monkeypatch.setenv("HUB_PII_HASH_KEY", "end-to-end-test-key")
+    monkeypatch.delenv("HUB_PII_HASH_KEY")  # the analyst's process has no key: it reads the masked copies
     emails = QuerySession(storage.lake(), role="analyst").sql("SELECT email FROM customer360.golden_record")["email"]
     assert emails.null_count < len(emails) and not any("@" in e for e in emails.drop_null().to_pylist())
 
@@ -189,3 +190,80 @@ def test_a_pinned_baseline_is_refused_and_the_previous_forecast_stays_published(
     alone = defs.resolve_implicit_global_asset_job_def().execute_in_process(  # publishing by hand is refused too
         asset_selection=[dg.AssetKey(["forecast", "published"])], instance=dg.DagsterInstance.get(), raise_on_error=False)
     assert not alone.success and lake.version("forecast", "published") == published
+
+
+def _personal_values(lake) -> set[str]:
+    """Every personal value of the sample as the hub holds it: the clean feeds' PII columns (standardized and as
+    delivered) and the PII fields of quarantined rows' originals."""
+    import json
+
+    from hub_platform.defs.clean.processing import QUARANTINE_ZONE
+
+    values: set[str] = set()
+    for feed, contracts in default_registry().feeds.items():
+        columns = [c for name in contracts[0].pii_columns for c in (name, f"{name}_original")]
+        table = lake.read("clean", feed)
+        for column in set(columns) & set(table.column_names):
+            values |= {str(v) for v in pc.unique(table[column]).to_pylist() if v is not None}
+        for contract in contracts:
+            if lake.has_table(QUARANTINE_ZONE, contract.name):
+                for original in lake.read(QUARANTINE_ZONE, contract.name)["original"].to_pylist():
+                    fields = json.loads(original) if original and original.startswith("{") else {}
+                    values |= {str(fields[c]) for c in contract.pii_columns if isinstance(fields, dict) and fields.get(c)}
+    return {v.strip() for v in values if len(v.strip()) >= 5}  # shorter ones (a first name "Ann") occur as parts of words
+
+
+@pytest.mark.slow
+def test_no_personal_value_of_the_sample_reaches_the_event_log_and_events_stay_small(materialized):
+    """Reuses the module's run: every event of the instance, serialized as stored, and the captured step logs,
+    searched for every value."""
+    import json
+    import re
+
+    import dagster as dg
+    from dagster._serdes import serialize_value
+
+    _, storage, _ = materialized
+    personal = _personal_values(storage.lake())
+    assert len(personal) > 500  # names, e-mails, phones, streets, postcodes, birth dates
+    instance = dg.DagsterInstance.get()
+    sizes, texts = [], []
+    for run in instance.get_runs():
+        for entry in instance.all_logs(run.run_id):
+            stored = serialize_value(entry)
+            sizes.append(len(stored))
+            texts.append(json.dumps(json.loads(stored), ensure_ascii=False))
+    home = Path(instance.root_directory)  # captured stdout and stderr of the runs' steps are the instance's too
+    texts += [captured.read_text(errors="replace") for captured in home.rglob("*") if captured.suffix in (".out", ".err")]
+    log = "\n".join(texts)
+    # a value counts where it stands alone: postcode 44000 inside a count 1744000 is not a postcode
+    found = sorted(v for v in personal if v in log and re.search(rf"(?<![\w]){re.escape(v)}(?![\w])", log))
+    assert not found, f"{len(found)} personal value(s) in the event log, e.g. {found[:5]}"
+    assert max(sizes) < MAX_EVENT_BYTES, f"largest event {max(sizes):,} bytes"
+    print(f"\nevent log: {len(sizes):,} events, {sum(sizes):,} bytes, largest {max(sizes):,}; "
+          f"{len(personal):,} personal values searched")
+
+
+MAX_EVENT_BYTES = 512_000
+
+
+@pytest.mark.slow
+def test_every_declared_clean_room_answer_on_the_real_profile_resists_differencing(materialized):
+    """On the run's customer360/profile: each declared grouping against each coarser one (and the total)."""
+    from hub_platform.lib.governance import cleanroom_aggregate, cleanroom_policy
+
+    _, storage, _ = materialized
+    profile, policy = storage.lake().read("customer360", "profile"), cleanroom_policy()
+    for grouping in policy.grouping_sets:
+        answer, _ = cleanroom_aggregate(profile, list(grouping), [("lifetime_value_gbp", "sum")], policy)
+        assert pc.min(answer["customers"]).as_py() is None or pc.min(answer["customers"]).as_py() >= policy.k
+        for coarse in policy.coarser(grouping):
+            if coarse:
+                released = answer.group_by(list(coarse)).aggregate([("customers", "sum")])
+                totals = profile.group_by(list(coarse)).aggregate([("customer_id", "count_distinct")])
+                joined = totals.join(released, keys=list(coarse), join_type="left outer").to_pandas().fillna(0)
+                joined = joined[joined["customer_id_count_distinct"] >= policy.k]  # a coarse group that can be released
+                hidden = joined["customer_id_count_distinct"] - joined["customers_sum"]
+            else:
+                hidden = [profile.num_rows - (pc.sum(answer["customers"]).as_py() or 0)]
+            assert all(h == 0 or h >= policy.k for h in hidden), (grouping, coarse)

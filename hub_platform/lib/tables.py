@@ -13,6 +13,7 @@ A built table asset
   build that asks for one), as pandas frames or as Arrow,
 - computes the full target state and hands it over as Arrow,
 - MERGE-syncs each table (:meth:`Lake.sync`): a rerun on unchanged inputs commits nothing,
+- keeps the masked copy analysts read of each table with personal data (:func:`governance.publish_masked`),
 - reports row counts, schema (PII columns tagged, as governance classifies them), a preview, what
   the MERGE changed, and the compute and Delta-write seconds separately,
 - checks each table with Great Expectations (blocking: keys unique and present, declared values).
@@ -28,7 +29,7 @@ import pandas as pd
 import pyarrow as pa
 
 from hub_platform.lib.automation import FOLLOWS_UPSTREAM
-from hub_platform.lib.governance import pii_columns
+from hub_platform.lib.governance import pii_columns, publish_masked
 from hub_platform.lib.gx import TableRules, check_rules
 from hub_platform.lib.lake.spark_bridge import read_spark
 from hub_platform.lib.lake.store import Location
@@ -179,6 +180,11 @@ class State(Inputs):
         self._owned(zone, name)
         return self._lake.sync(data, zone, name, keys=keys)
 
+    def publish_masked(self, spec: TableSpec, table: pa.Table, *, changed: bool) -> str:
+        """Keep the masked copy analysts read of one of its own tables (:func:`governance.publish_masked`)."""
+        self._owned(spec.zone, spec.name)
+        return publish_masked(self._lake, spec.zone, spec.name, table, list(spec.keys), changed=changed)
+
     def save_artefact(self, data: bytes, key: str) -> str:
         """Store a file beside the lake's tables (a trained model, say); returns its URI."""
         self._lake.location.write_bytes(data, key)
@@ -235,6 +241,8 @@ class ZoneAsset:
     name: str | None = None
     config_schema: dict | None = None
     metadata: Mapping[str, object] = field(default_factory=dict)
+    # Concurrency pool (dagster.yaml limits every pool to one step across runs); default: the op's own,
+    # since its tables have this one writer. Assets sharing a table (raw/manifest, the clean ledger) share one.
     pool: str | None = None
 
     def __post_init__(self):
@@ -245,6 +253,10 @@ class ZoneAsset:
     @property
     def keys(self) -> list[dg.AssetKey]:
         return [spec.key for spec in self.specs]
+
+    @property
+    def op_name(self) -> str:
+        return self.name or f"{self.specs[0].zone}__{self.specs[0].name}"
 
     def writable(self) -> list[dg.AssetKey]:
         """The asset's own tables: its specs and side tables."""
@@ -273,9 +285,9 @@ class ZoneAsset:
         """The asset running ``compute(context, tables: State, notifications)``, which yields its results."""
 
         @dg.multi_asset(
-            name=self.name or f"{self.specs[0].zone}__{self.specs[0].name}",
+            name=self.op_name,
             specs=self.asset_specs(), check_specs=self.check_specs(), can_subset=False,
-            config_schema=self.config_schema, pool=self.pool,
+            config_schema=self.config_schema, pool=self.pool or self.op_name,
         )
         def _asset(context: dg.AssetExecutionContext, storage: StorageResource, spark: SparkResource,
                    notifications: NotificationResource):
@@ -329,6 +341,7 @@ def table_assets(specs: list[TableSpec], *, build: Build, report: Report | None 
         merges = {spec.name: state.sync(tables[spec.name], spec.zone, spec.name, keys=list(spec.keys)) for spec in specs}
         for name, side in asset.side_tables.items():
             merges[name] = state.sync(tables[name], side.zone, side.name, keys=list(side.keys))
+        masked = {spec.name: state.publish_masked(spec, tables[spec.name], changed=any(merges[spec.name].values())) for spec in specs}
         delta_seconds = time.perf_counter() - delta_started
 
         findings = report(tables, state) if report else Findings()
@@ -337,6 +350,7 @@ def table_assets(specs: list[TableSpec], *, build: Build, report: Report | None 
             metadata = {
                 **table_metadata(table, pii=pii_columns(table.column_names), descriptions=dict(spec.columns)),
                 "merge": dg.MetadataValue.json(merges[spec.name]),
+                "masked_copy": masked[spec.name],
                 "delta_version": state.version(spec.zone, spec.name),
                 "dagster/uri": dg.MetadataValue.path(state.uri(spec.zone, spec.name)),
                 # one computation serves all outputs: its times are reported once, on the first

@@ -3,6 +3,8 @@
 GET /forecast/{product_id}?location=ST-001&days=14 gives, per location, the model chosen and p10/p50/p90
 per day; 404 when nothing is published for the product (or location), 422 for malformed input. It
 reads the same table and through the same function as `hub forecast`.
+
+POST /sql and POST /cleanroom answer as the role of the caller's bearer token (governed_api).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from fastapi import FastAPI, HTTPException, Path, Query
 from pydantic import BaseModel
 
 from hub_platform.lib.lake.store import Lake, TableNotFound
+from hub_platform.serving.governed_api import Principal, governed_router, load_tokens
 from hub_platform.serving.query import published_forecast
 
 CODE = r"^[A-Za-z0-9][A-Za-z0-9:._@-]{0,63}$"  # product and location ids: what the hub's codes look like
@@ -36,8 +39,10 @@ class ProductForecast(BaseModel):
     locations: list[LocationForecast]
 
 
-def create_app(lake: Lake) -> FastAPI:
+def create_app(lake: Lake, tokens: dict[str, Principal] | None = None) -> FastAPI:
+    """``tokens``: who may use the governed endpoints (default: the HUB_API_TOKENS file; none: no one)."""
     app = FastAPI(title="hub_platform read API", description=__doc__)
+    app.include_router(governed_router(lake, load_tokens() if tokens is None else tokens))
 
     @app.get("/health")
     def health() -> dict[str, str]:

@@ -1,5 +1,10 @@
 """The read path for people: SQL over the lake's tables with DuckDB, no Spark, as a role.
 
+Analysts read tables that hold personal data from their masked copies (``masked/<zone>/<table>``,
+written by the run that builds the table, which holds the hash key): an analyst's process needs no
+key and never opens a clear table. Marketing (consent decides what is clear) is masked here, with the
+key, so it reads through the query service (``hub serve``), which holds it.
+
 DuckDB's own Delta extension needs a download this hub cannot rely on, so tables are read through
 deltalake's snapshot (the exact files of the current version, or of a version at a point in time)
 as Arrow and registered as views named ``<zone>.<table>``. Only the tables a query names are
@@ -17,8 +22,17 @@ from datetime import datetime
 
 import duckdb
 import pyarrow as pa
+import pyarrow.dataset as ds
 
-from hub_platform.lib.governance import ALL_ZONES, AccessDenied, apply_role, pii_columns, zones_for
+from hub_platform.lib.governance import (
+    ALL_ZONES,
+    HASH_KEY_VARIABLE,
+    AccessDenied,
+    apply_role,
+    masked_zone,
+    pii_columns,
+    zones_for,
+)
 from hub_platform.lib.lake.store import Lake, TableNotFound
 
 _TABLE_REFERENCE = re.compile(r"\b(" + "|".join(ALL_ZONES) + r")\s*\.\s*([a-z_][a-z0-9_]*)\b", re.IGNORECASE)
@@ -42,22 +56,33 @@ class QuerySession:
         result = self.connection.sql(query)
         return result.to_arrow_table() if result is not None else pa.table({})
 
+    def read(self, zone: str, name: str) -> pa.Table:
+        """One table as this role may see it."""
+        return self._governed(zone, name).to_table()
+
     def _register(self, zone: str, name: str) -> None:
         if (zone, name) in self._registered:
             return
-        if zone not in self.zones:
-            raise AccessDenied(f"role {self.role!r} may not read {zone}/ (it may read {', '.join(self.zones)})")
-        if not self.lake.has_table(zone, name):
-            raise TableNotFound(f"there is no table {zone}.{name}; `hub sql --tables` lists them")
-        data = self.lake.dataset(zone, name, self.as_of)
-        if pii_columns(data.schema.names) and self.role != "steward":
-            data = apply_role(data.to_table(), self.role)  # masked in Arrow: clear values never reach DuckDB
         view = f"__{zone}__{name}"
-        self.connection.register(view, data)
+        self.connection.register(view, self._governed(zone, name))  # only what the role may see reaches DuckDB
         self.connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{zone}"')
         self.connection.execute(f'CREATE OR REPLACE VIEW "{zone}"."{name}" AS SELECT * FROM "{view}"')
         self._registered.add((zone, name))
 
+    def _governed(self, zone: str, name: str) -> ds.Dataset | pa.Table:
+        if zone not in self.zones:
+            raise AccessDenied(f"role {self.role!r} may not read {zone}/ (it may read {', '.join(self.zones) or 'no zone'})")
+        if self.role == "analyst" and self.lake.has_table(masked_zone(zone), name):
+            return self.lake.dataset(masked_zone(zone), name, self.as_of)
+        if not self.lake.has_table(zone, name):
+            raise TableNotFound(f"there is no table {zone}.{name}; `hub sql --tables` lists them")
+        data = self.lake.dataset(zone, name, self.as_of)
+        if self.role == "steward" or not pii_columns(data.schema.names):
+            return data
+        if self.role == "analyst":
+            raise AccessDenied(f"{zone}.{name} holds personal data and has no masked copy for analysts yet: the run that "
+                               f"builds it publishes one when it has {HASH_KEY_VARIABLE}")
+        return apply_role(data.to_table(), self.role)  # masked in Arrow: clear values never reach DuckDB
 
 
 class UnknownProduct(TableNotFound):

@@ -3,10 +3,21 @@
 import time
 from datetime import UTC, datetime
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
-from hub_platform.lib.governance import AccessDenied, apply_role, cleanroom_aggregate, keyed_hash, pii_columns
+from hub_platform.lib.governance import (
+    AccessDenied,
+    CleanRoomPolicy,
+    MalformedQuestion,
+    apply_role,
+    cleanroom_aggregate,
+    cleanroom_policy,
+    keyed_hash,
+    pii_columns,
+    publish_masked,
+)
 from hub_platform.lib.lake.store import Lake, Location, TableNotFound
 from hub_platform.serving.query import QuerySession
 
@@ -27,6 +38,7 @@ def lake(tmp_path, monkeypatch):
     monkeypatch.setenv("HUB_PII_HASH_KEY", "test-secret-not-for-production")
     lake = Lake(Location(str(tmp_path / "lake")))
     lake.write(PEOPLE, "customer360", "profile")
+    assert publish_masked(lake, "customer360", "profile", PEOPLE, ["customer_id"], changed=True).startswith("published")
     lake.write(pa.table({"email": ["ann@example.com"], "_source": ["web_signups"]}), "clean", "app_signups")
     return lake
 
@@ -71,14 +83,64 @@ def test_the_keyed_hash_depends_on_the_key():
     assert one[0] != other[0] and one[1].as_py() is None
 
 
+ROOM = CleanRoomPolicy(k=2, grouping_sets=(("country",), ("country", "segment")), measures=("lifetime_value",))
+
+
 def test_the_clean_room_suppresses_groups_smaller_than_k_and_refuses_personal_data():
-    result, suppressed = cleanroom_aggregate(PEOPLE, ["country", "segment"], [("lifetime_value", "sum")], k=3)
+    result, suppressed = cleanroom_aggregate(PEOPLE, ["country", "segment"], [("lifetime_value", "sum")], ROOM)
     assert result.to_pylist() == [{"country": "GB", "segment": "champion", "customers": 3, "lifetime_value_sum": 175.0}]
     assert suppressed == 2  # DE/at_risk and DE/champion have one customer each
     with pytest.raises(AccessDenied, match="email"):
-        cleanroom_aggregate(PEOPLE, ["email"], [], k=3)
+        cleanroom_aggregate(PEOPLE, ["email"], [], ROOM)
     with pytest.raises(AccessDenied, match="customer_id"):
-        cleanroom_aggregate(PEOPLE, ["country"], [("customer_id", "max")], k=3)
+        cleanroom_aggregate(PEOPLE, ["country"], [("customer_id", "sum")], ROOM)
+
+
+def test_the_clean_room_answers_declared_questions_only():
+    with pytest.raises(MalformedQuestion, match="declared groupings"):
+        cleanroom_aggregate(PEOPLE, ["segment"], [], ROOM)
+    with pytest.raises(MalformedQuestion, match="min and max would give one person's value"):
+        cleanroom_aggregate(PEOPLE, ["country"], [("lifetime_value", "max")], ROOM)
+    with pytest.raises(MalformedQuestion, match="not a declared measure: orders"):
+        cleanroom_aggregate(PEOPLE.append_column("orders", pa.array([1] * 5)), ["country"], [("orders", "sum")], ROOM)
+
+
+def test_k_comes_from_configuration_with_a_floor(monkeypatch):
+    assert cleanroom_policy().k == 10
+    monkeypatch.setenv("HUB_CLEANROOM_K", "25")
+    assert cleanroom_policy().k == 25
+    monkeypatch.setenv("HUB_CLEANROOM_K", "2")
+    with pytest.raises(ValueError, match="may not be set below 5"):
+        cleanroom_policy()
+
+
+def _profile_with_one_lonely_customer(n: int = 400):
+    """Segments of about 100 customers; score 1 of 'champion' holds exactly one, with a telling value."""
+    rng = np.random.default_rng(3)
+    segment = rng.choice(["champion", "loyal", "at_risk", "new"], n)
+    score = rng.integers(2, 6, n)
+    score[rng.random(n) < 0.2] = 1
+    score[segment == "champion"] = np.maximum(score[segment == "champion"], 2)
+    segment[0], score[0] = "champion", 1
+    value = rng.gamma(2.0, 100.0, n).round(2)
+    value[0] = 12_345.67
+    return pa.table({"customer_id": [f"C{i}" for i in range(n)], "rfm_segment": segment, "m_score": score,
+                     "lifetime_value_gbp": value})
+
+
+def test_differencing_two_answers_never_isolates_a_customer():
+    """The attack: total by segment minus the released cells by segment and score = one person's value."""
+    profile = _profile_with_one_lonely_customer()
+    policy = CleanRoomPolicy(k=10, grouping_sets=(("rfm_segment",), ("rfm_segment", "m_score")), measures=("lifetime_value_gbp",))
+    coarse, _ = cleanroom_aggregate(profile, ["rfm_segment"], [("lifetime_value_gbp", "sum")], policy)
+    fine, _ = cleanroom_aggregate(profile, ["rfm_segment", "m_score"], [("lifetime_value_gbp", "sum")], policy)
+    released = fine.to_pandas().groupby("rfm_segment")[["customers", "lifetime_value_gbp_sum"]].sum()
+    difference = coarse.to_pandas().set_index("rfm_segment") - released.reindex(coarse["rfm_segment"].to_pylist()).fillna(0)
+    assert ((difference["customers"] == 0) | (difference["customers"] >= policy.k)).all(), difference
+    assert difference.loc["champion", "customers"] >= policy.k  # the lonely champion hides among at least k
+    assert not np.isclose(difference["lifetime_value_gbp_sum"], 12_345.67).any()
+    # the same holds against the grand total, which every answer implies
+    assert fine["customers"].to_numpy().sum() in (profile.num_rows, *range(0, profile.num_rows - policy.k + 1))
 
 
 def test_time_travel_reads_a_table_as_it_was(lake):
@@ -104,8 +166,11 @@ def test_hub_sql_prints_results_and_refuses_plainly(lake, tmp_path, monkeypatch,
     assert capsys.readouterr().out.splitlines() == ["country,n", "DE,2", "GB,3"]
     assert main(["sql", "SELECT * FROM clean.app_signups"]) == 2
     assert "may not read clean/" in capsys.readouterr().err
-    assert main(["cleanroom", "--by", "country", "--measure", "lifetime_value:median", "--k", "2"]) == 2
-    assert "unknown aggregate(s) median" in capsys.readouterr().err
+    assert main(["cleanroom", "--by", "country", "--measure", "lifetime_value_gbp:median"]) == 2
+    assert "aggregate(s) median not allowed" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # k is configuration, not the caller's to choose
+        main(["cleanroom", "--by", "country", "--k", "2"])
+    capsys.readouterr()
     assert main(["history", "curated/nothing"]) == 2
     assert "curated/nothing does not exist yet" in capsys.readouterr().err
     with pytest.raises(SystemExit):  # argparse's own usage error

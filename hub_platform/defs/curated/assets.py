@@ -14,13 +14,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyspark.sql import functions as F
 
-from hub_platform.defs.clean.assets import clean_history, clean_key
 from hub_platform.defs.curated import activity, master_data, planning, product_matching, products, sales_orders, shipments
+from hub_platform.defs.curated.entities import Entities
 from hub_platform.defs.curated.matching_quality import matching_quality
+from hub_platform.defs.curated.procurement import procurement_lines, purchase_orders, suppliers
 from hub_platform.defs.curated.sales_orders import CHANNELS
+from hub_platform.lib.automation import FOLLOWS_UPSTREAM
 from hub_platform.lib.metadata import markdown_table
 from hub_platform.lib.tables import Findings, Inputs, SideTable, TableSpec, Zone, table_assets
-from hub_platform.sources.reference import REFERENCE_DIR, SHIPMENT_STATUSES, carrier_status_map
+from hub_platform.sources.contract import Registry
+from hub_platform.sources.reference import REFERENCE_DIR, SHIPMENT_STATUSES, carrier_status_map, shipment_modes
 
 OWNER = "team:supply-chain-data"
 
@@ -82,9 +85,11 @@ DAILY_SALES = _spec(
     not_null=("units", "revenue"),
 )
 PURCHASE_ORDER = _spec(
-    "purchase_order", ("po_id", "line_no"),
-    "Purchase order lines with observed lead time, on-time receipt and fill rate.",
-    not_null=("product_key", "supplier_key", "qty", "order_date"),
+    "purchase_order", ("source", "po_id", "line_no"),
+    "Purchase order lines of every source that states them (ERP procurement, shipment-line extracts), with observed "
+    "lead time, on-time receipt and fill rate; suppliers and products matched or created (procurement.py). A "
+    "shipment extract may not say when a line was ordered: its order_date and lead time are then empty.",
+    not_null=("product_key", "supplier_key", "qty"),
 )
 CARRIER_STATUS_MAP = _spec(
     "carrier_status_map", ("carrier", "status_code"),
@@ -131,10 +136,6 @@ def _tables(specs: list[TableSpec], deps: list[dg.AssetKey], build, **kwargs) ->
     return table_assets(specs, deps=deps, build=build, group="curated", owners=[OWNER], **kwargs)
 
 
-def _clean(*feeds: str) -> list[dg.AssetKey]:
-    return [clean_key(feed) for feed in feeds]
-
-
 def _xref_report(tables: dict[str, pa.Table], read: Inputs) -> Findings:
     xref = tables["product_xref"]
     rules = xref.group_by("match_rule").aggregate([("code", "count")]).to_pylist()
@@ -151,82 +152,100 @@ def _xref_report(tables: dict[str, pa.Table], read: Inputs) -> Findings:
     return Findings(metadata={"product_xref": metadata})
 
 
-def _location(read: Inputs):
-    return {"location": master_data.locations(read.clean("erp_locations"), read.clean("erp_sales_orders"))}
+def _builds(entities: Entities) -> dict:
+    """Every curated build, reading entities (every feed of each) rather than named feeds."""
+    entity = entities.read
 
+    def procurement(read: Inputs):
+        return procurement_lines(entity(read, "purchase_order_line"), entity(read, "shipment_line"))
 
-def _supplier(read: Inputs):
-    return {"supplier": master_data.suppliers(read.clean("erp_suppliers"))}
+    def location(read: Inputs):
+        return {"location": master_data.locations(entity(read, "location"), entity(read, "b2b_order"))}
 
+    def supplier(read: Inputs):
+        return {"supplier": suppliers(entity(read, "supplier"), procurement(read))}
 
-def _vehicle(read: Inputs):
-    return {"vehicle": master_data.vehicles(read.clean("erp_fleet"))}
+    def vehicle(read: Inputs):
+        return {"vehicle": master_data.vehicles(entity(read, "vehicle"))}
 
+    def masters(read: Inputs, history: bool):
+        primary = entities.primary_namespace("product")
+        rows = entity(read, "product", history=history)
+        return rows.withColumn("_anchor", F.lit(True) if primary is None else F.col("_namespace") == primary)
 
-def _product_xref(read: Inputs):
-    records = product_matching.code_records(
-        read.clean("erp_products"), read.clean("web_catalog"), read.clean("pos_transactions"), read.clean("erp_purchase_orders")
-    )
-    wordings = product_matching.erp_wordings(read.clean("erp_products_history"))
-    return {"product_xref": product_matching.product_xref(product_matching.link_codes(records, wordings, read.clean("erp_prices")))}
+    def product_xref(read: Inputs):
+        records = product_matching.code_records(
+            masters(read, False), entity(read, "catalog_item"), entity(read, "store_sale_line"), procurement(read))
+        wordings = product_matching.erp_wordings(masters(read, True))
+        return {"product_xref": product_matching.product_xref(product_matching.link_codes(records, wordings, entity(read, "price")))}
 
+    def product(read: Inputs):
+        tills = entity(read, "store_sale_line").groupBy("item_code").agg(
+            F.max("item_description").alias("description"), F.min("_received_at").alias("first_seen")
+        ).select(F.lit("store_item_code").alias("code_type"), F.col("item_code").alias("code"), "description", "first_seen",
+                 F.lit("pos").alias("master_source"))
+        named = procurement(read).where(F.col("product_code_type") == "source_item").groupBy("product_code").agg(
+            F.max("product_name").alias("description"), F.min("_received_at").alias("first_seen"), F.min("_source").alias("master_source")
+        ).select(F.lit("source_item").alias("code_type"), F.col("product_code").alias("code"), "description", "first_seen", "master_source")
+        return {"product": products.product_dimension(
+            masters(read, True), entity(read, "catalog_item"), tills.unionByName(named), read.curated("product_xref"))}
 
-def _product(read: Inputs):
-    items = read.clean("pos_transactions").groupBy("item_code").agg(
-        F.max("item_description").alias("item_description"), F.min("_received_at").alias("first_seen")
-    )
-    return {"product": products.product_dimension(
-        read.clean("erp_products_history"), read.clean("web_catalog"), items, read.curated("product_xref")
-    )}
+    def price(read: Inputs):
+        prices, unknown = products.price_dimension(entity(read, "price"), read.curated("product_xref"))
+        return {"price": prices, "unknown_price_sku": unknown}
 
+    def sales(read: Inputs):
+        headers, lines, orphans = sales_orders.sales_orders(
+            entity(read, "b2b_order"), entity(read, "b2b_order_line"), entity(read, "online_order_line"),
+            entity(read, "store_sale_line"), read.curated("product_xref"), read.curated("location"),
+        )
+        return {"sales_order": headers, "sales_order_line": lines, "orphan_order_lines": orphans}
 
-def _price(read: Inputs):
-    prices, unknown = products.price_dimension(read.clean("erp_prices"), read.curated("product_xref"))
-    return {"price": prices, "unknown_price_sku": unknown}
+    def purchase_order(read: Inputs):
+        return {"purchase_order": purchase_orders(procurement(read), read.curated("product_xref"), read.curated("supplier"))}
 
+    def shipment(read: Inputs):
+        sales = read.curated("sales_order")
+        events, unmapped = shipments.shipment_events(entity(read, "carrier_event"), read.curated("carrier_status_map"), sales)
+        modes = read.spark.createDataFrame(shipment_modes()[["text", "mode"]])
+        freight = shipments.freight_shipments(shipments.canonical_modes(entity(read, "shipment_line"), modes))
+        every = shipments.shipments(events, sales).unionByName(freight)
+        return {"shipment_event": events, "shipment": every, "unmapped_carrier_status": unmapped}
 
-def _sales(read: Inputs):
-    headers, lines, orphans = sales_orders.sales_orders(
-        read.clean("erp_sales_orders"), read.clean("erp_sales_order_lines"), read.clean("web_orders"),
-        read.clean("pos_transactions"), read.curated("product_xref"), read.curated("location"),
-    )
-    return {"sales_order": headers, "sales_order_line": lines, "orphan_order_lines": orphans}
+    def inventory_position(read: Inputs):
+        return {"inventory_position": activity.inventory_positions(
+            entity(read, "inventory_snapshot"), read.curated("product_xref"), read.curated("location"))}
+
+    def production_output(read: Inputs):
+        return {"production_output": activity.production_output(
+            entity(read, "production_count"), read.curated("product_xref"), read.curated("location"))}
+
+    def web_event(read: Inputs):
+        return {"web_event": activity.web_events(entity(read, "web_event"), read.curated("product_xref"))}
+
+    return {"location": location, "supplier": supplier, "vehicle": vehicle, "product_xref": product_xref, "product": product,
+            "price": price, "sales": sales, "purchase_order": purchase_order, "shipment": shipment,
+            "inventory_position": inventory_position, "production_output": production_output, "web_event": web_event}
 
 
 def _daily_sales(read: Inputs):
     return {"daily_sales": sales_orders.daily_sales(read.curated("sales_order_line"))}
 
 
-def _purchase_order(read: Inputs):
-    return {"purchase_order": sales_orders.purchase_orders(
-        read.clean("erp_purchase_orders"), read.curated("product_xref"), read.curated("supplier")
-    )}
-
-
-def _shipments(read: Inputs):
-    sales = read.curated("sales_order")
-    events, unmapped = shipments.shipment_events(read.clean("carrier_events"), read.curated("carrier_status_map"), sales)
-    return {"shipment_event": events, "shipment": shipments.shipments(events, sales), "unmapped_carrier_status": unmapped}
-
-
 def _carrier_status_map(read: Inputs):
     return {"carrier_status_map": read.spark.createDataFrame(carrier_status_map())}
 
 
-def _inventory_position(read: Inputs):
-    return {"inventory_position": activity.inventory_positions(
-        read.clean("erp_inventory"), read.curated("product_xref"), read.curated("location")
-    )}
-
-
-def _production_output(read: Inputs):
-    return {"production_output": activity.production_output(
-        read.clean("shop_floor_production"), read.curated("product_xref"), read.curated("location")
-    )}
-
-
-def _web_event(read: Inputs):
-    return {"web_event": activity.web_events(read.clean("web_clickstream"), read.curated("product_xref"))}
+def _shipment_report(tables: dict[str, pa.Table], _read: Inputs) -> Findings:
+    shipped = tables["shipment"]
+    freight = shipped.filter(pc.equal(shipped["kind"], "freight"))
+    unmapped = freight.filter(pc.and_(pc.is_null(freight["mode"]), pc.is_valid(freight["mode_text"])))
+    texts = sorted(set(unmapped["mode_text"].to_pylist()))
+    return Findings(metadata={"shipment": {
+        "freight_shipments": freight.num_rows,
+        "unmapped_modes": dg.MetadataValue.json(
+            {"texts": texts, "fix": "add a row per text to hub_platform/sources/reference/shipment_modes.csv"} if texts else {}),
+    }})
 
 
 def _inventory_planning(read: Inputs):
@@ -257,10 +276,10 @@ def planning_summary(plan: pa.Table) -> dict[str, dg.MetadataValue]:
     return {"summary": dg.MetadataValue.md("\n".join(lines)), "by_risk": dg.MetadataValue.json(by_risk)}
 
 
-def _reference_version() -> str:
-    """The mapping file's content hash: editing the file is a new code version, so automation
-    rematerializes the map and everything downstream of it."""
-    return hashlib.sha256((REFERENCE_DIR / "carrier_status.csv").read_bytes()).hexdigest()[:12]
+def _reference_version(name: str) -> str:
+    """A reference file's content hash: editing the file is a new code version, so automation
+    rematerializes what reads it and everything downstream."""
+    return hashlib.sha256((REFERENCE_DIR / name).read_bytes()).hexdigest()[:12]
 
 
 def _quarantine(name: str) -> SideTable:
@@ -268,30 +287,38 @@ def _quarantine(name: str) -> SideTable:
     return SideTable("quarantine", name, ("_file_checksum", "_row_number"))
 
 
-def curated_assets() -> list[dg.AssetsDefinition]:
+def curated_assets(registry: Registry) -> list[dg.AssetsDefinition]:
+    """The curated zone's assets; each reads entities, so its inputs are every clean feed of them."""
+    entities = Entities(registry)
+    build = _builds(entities)
+    feeds = entities.deps
     xref, location, product = curated_key("product_xref"), curated_key("location"), curated_key("product")
+    procurement = ("purchase_order_line", "shipment_line")
     return [
-        _tables([LOCATION], _clean("erp_locations", "erp_sales_orders"), _location),
-        _tables([SUPPLIER], _clean("erp_suppliers"), _supplier),
-        _tables([VEHICLE], _clean("erp_fleet"), _vehicle),
-        _tables([PRODUCT_XREF], _clean("erp_products", "web_catalog", "pos_transactions", "erp_purchase_orders", "erp_prices"),
-                _product_xref, report=_xref_report, side_inputs=[clean_history("erp_products")]),
-        _tables([PRODUCT], [*_clean("erp_products", "web_catalog", "pos_transactions"), xref], _product,
-                side_inputs=[clean_history("erp_products")]),
-        _tables([PRICE], [*_clean("erp_prices"), xref], _price, side_tables={"unknown_price_sku": _quarantine("unknown_price_sku")}),
+        _tables([LOCATION], feeds("location", "b2b_order"), build["location"]),
+        _tables([SUPPLIER], feeds("supplier", *procurement), build["supplier"]),
+        _tables([VEHICLE], feeds("vehicle"), build["vehicle"]),
+        _tables([PRODUCT_XREF], feeds("product", "catalog_item", "store_sale_line", *procurement, "price"), build["product_xref"],
+                report=_xref_report, side_inputs=entities.histories("product")),
+        _tables([PRODUCT], [*feeds("product", "catalog_item", "store_sale_line", *procurement), xref], build["product"],
+                side_inputs=entities.histories("product")),
+        _tables([PRICE], [*feeds("price"), xref], build["price"], side_tables={"unknown_price_sku": _quarantine("unknown_price_sku")}),
         _tables([SALES_ORDER, SALES_ORDER_LINE],
-                [*_clean("erp_sales_orders", "erp_sales_order_lines", "web_orders", "pos_transactions"), xref, location], _sales,
+                [*feeds("b2b_order", "b2b_order_line", "online_order_line", "store_sale_line"), xref, location], build["sales"],
                 name="curated__sales_orders", side_tables={"orphan_order_lines": _quarantine("orphan_order_lines")}),
         _tables([DAILY_SALES], [curated_key("sales_order_line")], _daily_sales),
-        _tables([PURCHASE_ORDER], [*_clean("erp_purchase_orders"), xref, curated_key("supplier")], _purchase_order),
-        _tables([CARRIER_STATUS_MAP], [], _carrier_status_map, code_version=_reference_version(),
+        _tables([PURCHASE_ORDER], [*feeds(*procurement), xref, curated_key("supplier")], build["purchase_order"]),
+        _tables([CARRIER_STATUS_MAP], [], _carrier_status_map, code_version=_reference_version("carrier_status.csv"),
                 automation_condition=dg.AutomationCondition.eager() | dg.AutomationCondition.code_version_changed()),
-        _tables([SHIPMENT_EVENT, SHIPMENT], [*_clean("carrier_events"), curated_key("carrier_status_map"), curated_key("sales_order")],
-                _shipments, name="curated__shipments",
+        _tables([SHIPMENT_EVENT, SHIPMENT], [*feeds("carrier_event", "shipment_line"), curated_key("carrier_status_map"),
+                                             curated_key("sales_order")],
+                build["shipment"], name="curated__shipments", report=_shipment_report,
+                code_version=_reference_version("shipment_modes.csv"),
+                automation_condition=FOLLOWS_UPSTREAM | dg.AutomationCondition.code_version_changed(),
                 side_tables={"unmapped_carrier_status": _quarantine("unmapped_carrier_status")}),
-        _tables([INVENTORY_POSITION], [*_clean("erp_inventory"), xref, location], _inventory_position),
-        _tables([PRODUCTION_OUTPUT], [*_clean("shop_floor_production"), xref, location], _production_output),
-        _tables([WEB_EVENT], [*_clean("web_clickstream"), xref], _web_event),
+        _tables([INVENTORY_POSITION], [*feeds("inventory_snapshot"), xref, location], build["inventory_position"]),
+        _tables([PRODUCTION_OUTPUT], [*feeds("production_count"), xref, location], build["production_output"]),
+        _tables([WEB_EVENT], [*feeds("web_event"), xref], build["web_event"]),
         _tables([INVENTORY_PLANNING],
                 [curated_key("inventory_position"), curated_key("daily_sales"), product, curated_key("supplier"), curated_key("purchase_order")],
                 _inventory_planning, report=_planning_report),

@@ -16,7 +16,11 @@ size and the prices seen with it) and is linked to an ERP product by the first r
                          decides. Anything still tied is left unmatched rather than guessed.
 
 Codes no rule links become products of their own (``<code_type>:<code>``), so every code resolves
-and nothing is silently dropped; the evidence column says why each link was made or not.
+and nothing is silently dropped; the evidence column says why each link was made or not. Purchase
+and shipment lines that name an item only by its wording bring ``source_item`` codes
+(``<namespace>:<wording>``). With several systems of record for products, the first one's SKUs
+are the anchors; another one's SKUs (``<namespace>:<sku>``) are linked by the rules like any other
+code, and one no rule links is a product of its own (rule ``system_of_record``).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from pyspark.sql import functions as F
 from hub_platform.defs.curated.keys import surrogate_key
 
 FUZZY_MIN = 0.75
-CODE_TYPES = ("sku", "gtin", "web_product_id", "store_item_code", "supplier_part_no")
+CODE_TYPES = ("sku", "gtin", "web_product_id", "store_item_code", "supplier_part_no", "source_item")
 
 # the wording of a code: folded, punctuation gone, pack-size pieces and the brand removed
 _TOKEN_SPLIT = r"[^a-z0-9.]+"
@@ -106,11 +110,15 @@ def code_records(
 
     Columns: code_type, code, gtin, brand_key, size_key, tokens (array), prices (array of
     ``currency price`` strings seen with the code), linked_sku (a SKU a system states outright),
-    sources (array of source names that use the code).
+    sources (array of source names that use the code). ``erp_products``: every system of record's
+    products, ``_anchor`` (when present) true for the first one's; ``purchase_orders``:
+    procurement.procurement_lines().
     """
+    # the first system of record's SKUs anchor products; another one's go through the rules below
+    anchor = F.col("_anchor") if "_anchor" in erp_products.columns else F.lit(True)
     erp = _record(
         erp_products, "sku", F.col("sku"), gtin=F.col("gtin"), brand_key=_brand_key("brand"),
-        size_key=_size_key("size"), text=_folded("product_name"), linked_sku=F.col("sku"),
+        size_key=_size_key("size"), text=_folded("product_name"), linked_sku=F.when(anchor, F.col("sku")),
     )
     web = _record(
         web_catalog, "web_product_id", F.col("web_product_id"), gtin=F.col("gtin"), brand_key=_brand_key("brand"),
@@ -132,7 +140,8 @@ def code_records(
         items, "store_item_code", F.col("item_code"), gtin=F.col("gtin"), brand_key=words.getItem(0),
         size_key=F.element_at(words, -1), text=F.col("description"), prices=F.col("prices"), sources=F.col("sources"),
     )
-    carried = erp.select("gtin", "sources").unionByName(web.select("gtin", "sources")).unionByName(tills.select("gtin", "sources"))
+    carried = erp.select("gtin", "sources").unionByName(web.select("gtin", "sources")).unionByName(tills.select("gtin", "sources")) \
+        .unionByName(purchase_orders.select("gtin", F.array(F.col("_source")).alias("sources")))
     gtins = carried.where(F.col("gtin").isNotNull()).groupBy("gtin").agg(
         F.array_distinct(F.flatten(F.collect_list("sources"))).alias("sources")
     )
@@ -143,7 +152,12 @@ def code_records(
         .agg(F.max("sku").alias("sku"), F.collect_set("_source").alias("sources"))
     )
     parts = _record(parts, "supplier_part_no", F.col("supplier_part_no"), linked_sku=F.col("sku"), sources=F.col("sources"))
-    return erp.unionByName(web).unionByName(tills).unionByName(gtins).unionByName(parts)
+    # items purchase and shipment lines name only by their wording (procurement.source_item_code)
+    items = purchase_orders.where(F.col("product_code_type") == "source_item").groupBy("product_code").agg(
+        F.lower(F.max("product_name")).alias("description"), F.max("brand").alias("brand"), F.collect_set("_source").alias("sources"))
+    named = _record(items, "source_item", F.col("product_code"), brand_key=_brand_key("brand"), text=_folded("description"),
+                    sources=F.col("sources"))
+    return erp.unionByName(web).unionByName(tills).unionByName(gtins).unionByName(parts).unionByName(named)
 
 
 def erp_wordings(erp_versions: DataFrame) -> DataFrame:
@@ -182,8 +196,9 @@ def link_codes(records: DataFrame, wordings: DataFrame, list_prices: DataFrame) 
     match_rule, match_score, evidence, sources.
     """
     records = records.cache()  # every rule below reads the records: aggregate the till lines once
-    erp = records.where(F.col("code_type") == "sku").select(F.col("code").alias("sku"), F.col("gtin").alias("erp_gtin"))
-    others = records.where(F.col("code_type") != "sku")
+    is_anchor = (F.col("code_type") == "sku") & F.col("linked_sku").isNotNull()
+    erp = records.where(is_anchor).select(F.col("code").alias("sku"), F.col("gtin").alias("erp_gtin"))
+    others = records.where(~is_anchor)
 
     by_gtin = (
         others.where(F.col("gtin").isNotNull() & F.col("linked_sku").isNull())
@@ -258,10 +273,13 @@ def link_codes(records: DataFrame, wordings: DataFrame, list_prices: DataFrame) 
         F.lit(1.0).alias("match_score"), F.lit("ERP material master").alias("evidence"),
     )
     linked = anchors.unionByName(decided).unionByName(fuzzy)
+    master = F.col("code_type") == "sku"  # another system of record's product nothing links: a product of its own
     unmatched = others.join(linked.select("code_type", "code"), ["code_type", "code"], "left_anti").select(
-        "code_type", "code", F.lit(None).cast("string").alias("sku"), F.lit("unmatched").alias("match_rule"),
-        F.lit(None).cast("double").alias("match_score"),
-        F.lit("no GTIN, no ERP statement and no ERP product of the same brand and size worded alike").alias("evidence"),
+        "code_type", "code", F.lit(None).cast("string").alias("sku"),
+        F.when(master, F.lit("system_of_record")).otherwise(F.lit("unmatched")).alias("match_rule"),
+        F.when(master, F.lit(1.0)).cast("double").alias("match_score"),
+        F.when(master, F.lit("a product of another system of record; no GTIN or wording links it to the first one's"))
+        .otherwise(F.lit("no GTIN, no ERP statement and no ERP product of the same brand and size worded alike")).alias("evidence"),
     )
     return linked.unionByName(unmatched).join(records.select("code_type", "code", "sources"), ["code_type", "code"])
 
@@ -271,7 +289,8 @@ def product_xref(links: DataFrame) -> DataFrame:
 
     A linked code takes its ERP SKU as product id; an unmatched code is a product of its own.
     """
-    product_id = F.coalesce(F.col("sku"), F.concat(F.col("code_type"), F.lit(":"), F.col("code")))
+    product_id = F.coalesce(F.col("sku"), F.when(F.col("code_type") == "sku", F.col("code")),
+                            F.concat(F.col("code_type"), F.lit(":"), F.col("code")))
     return links.select(
         "code_type",
         "code",

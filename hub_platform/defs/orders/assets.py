@@ -83,7 +83,7 @@ PERFECT_ORDER = _spec(
 )
 PERFECT_ORDER_KPIS = _spec(
     "perfect_order_kpis", ("dimension", "key"),
-    "Perfect-order rates by delivery day, customer, carrier, depot and route, each measure with how many orders it "
+    "Perfect-order rates by delivery day, customer, carrier, transport mode, depot and route, each measure with how many orders it "
     "is known for.",
     not_null=("orders",),
 )
@@ -209,8 +209,9 @@ def _perfect_order(read: Inputs):
     pings = read.pandas("clean", "vehicle_telemetry")
     # "now" is the newest thing the hub has heard of, so a rerun on the same data judges the same way
     as_of = pd.Series([pd.to_datetime(series, utc=True).max() for series in (pod.delivered_at, events.event_at, pings.ts)]).max()
+    freight = read.pandas("curated", "shipment", filters=[("kind", "=", "freight")])
     judged = perfect_order.perfect_orders(_fleet_orders(read), _online_orders(read), stops,
-                                          read.pandas("orders", "stop_visits"), pod, events, as_of=as_of)
+                                          read.pandas("orders", "stop_visits"), pod, events, as_of=as_of, freight=freight)
     return {"perfect_order": judged, "perfect_order_kpis": perfect_order.perfect_order_kpis(judged)}
 
 
@@ -219,9 +220,10 @@ def _kpi_report(tables: dict[str, pa.Table], _read: Inputs) -> Findings:
     rates = {measure: round(float(judged[measure].dropna().astype(bool).mean()), 4)
              for measure in perfect_order.MEASURES if judged[measure].notna().any()}
     kpis = tables["perfect_order_kpis"].to_pandas()
-    carriers = kpis[kpis.dimension == "carrier"]
+    carriers, modes = kpis[kpis.dimension == "carrier"], kpis[kpis.dimension == "mode"]
     return Findings(metadata={"perfect_order": {"rates": dg.MetadataValue.json(rates)}, "perfect_order_kpis": {
-        "by_carrier": dg.MetadataValue.md(markdown_table(pa.Table.from_pandas(carriers, preserve_index=False)))}})
+        "by_carrier": dg.MetadataValue.md(markdown_table(pa.Table.from_pandas(carriers, preserve_index=False))),
+        "by_mode": dg.MetadataValue.md(markdown_table(pa.Table.from_pandas(modes, preserve_index=False)))}})
 
 
 def _profiles(read: Inputs):
@@ -309,7 +311,7 @@ def orders_assets() -> list[dg.AssetsDefinition]:
         table_assets([ORDER_TIMELINE], deps=[curated_key("sales_order"), curated_key("shipment_event"), clean_key("driver_pod"),
                                              *stops_and_routes, STOP_VISITS.key], build=_order_timeline, **common),
         table_assets([PERFECT_ORDER, PERFECT_ORDER_KPIS],
-                     deps=[curated_key("sales_order"), curated_key("shipment_event"), clean_key("driver_pod"),
+                     deps=[curated_key("sales_order"), curated_key("shipment_event"), curated_key("shipment"), clean_key("driver_pod"),
                            clean_key("vehicle_telemetry"), *stops_and_routes, STOP_VISITS.key],
                      build=_perfect_order, report=_kpi_report, name="orders__perfect_order", **common),
         table_assets([ROUTE_PROFILE, DRIVER_PROFILE], deps=[*stops_and_routes, STOP_VISITS.key, PERFECT_ORDER.key,

@@ -11,7 +11,8 @@ import pyarrow.compute as pc
 from pydantic import Field
 
 from hub_platform.defs.raw.ingest import RawZone
-from hub_platform.lib.metadata import markdown_table, table_metadata
+from hub_platform.defs.raw.landing import Unusable
+from hub_platform.lib.metadata import bounded_text, markdown_table, table_metadata
 from hub_platform.lib.tables import State, TableSpec, ZoneAsset
 from hub_platform.sources.contract import Contract, Registry
 
@@ -36,12 +37,23 @@ def feed_tags(contracts: list[Contract]) -> dict[str, str]:
     return {f"system/{c.system}": "" for c in contracts}
 
 
+# Every raw asset writes raw/manifest: one writer at a time (dagster.yaml's pool limit), which is also
+# what Delta on S3 without a DynamoDB lock needs.
+RAW_WRITERS = "raw/manifest"
+
+
 def _raw_feed_asset(feed: str, contracts: list[Contract]) -> dg.AssetsDefinition:
     sources = {c.name: c for c in contracts}
     rejected_check = dg.AssetCheckSpec(
         "no_rejected_files",
         asset=raw_key(feed),
         description="Files this run stored but could not use as their contract says (kept in raw, with reasons).",
+    )
+    landing_check = dg.AssetCheckSpec(
+        "landing_entries_usable",
+        asset=raw_key(feed),
+        description="Every entry of the sources' landing folders can be ingested (no symbolic link, sub-folder, "
+        "unfinished or non-UTF-8 name waiting there).",
     )
 
     spec = TableSpec(
@@ -53,9 +65,10 @@ def _raw_feed_asset(feed: str, contracts: list[Contract]) -> dg.AssetsDefinition
     asset = ZoneAsset(
         specs=[spec], deps=[], owners=sorted({c.owner for c in contracts}), tags=feed_tags(contracts),
         kinds=frozenset({"delta", *sorted({c.format.type.replace("cdc_", "") for c in contracts})[:2]}),
-        metadata={"sources": dg.MetadataValue.json(sorted(sources))}, checks=[rejected_check],
+        metadata={"sources": dg.MetadataValue.json(sorted(sources))}, checks=[rejected_check, landing_check],
         automation_condition=None,  # the landing sensor and the nightly reconciliation start raw runs
         config_schema=RAW_INGEST_CONFIG,
+        pool=RAW_WRITERS,
     )
 
     def raw_feed(context: dg.AssetExecutionContext, tables: State, _notifications):
@@ -70,7 +83,9 @@ def _raw_feed_asset(feed: str, contracts: list[Contract]) -> dg.AssetsDefinition
         deliveries = report.deliveries
         rejected = deliveries.filter(pc.equal(deliveries["status"], "rejected"))
         for key, reason in zip(rejected["landing_key"].to_pylist(), rejected["reason"].to_pylist(), strict=True):
-            context.log.warning(f"{key} rejected (kept in raw): {reason}")
+            context.log.warning(f"{key} rejected (kept in raw): {bounded_text(reason, 300)}")
+        waiting = [u for source in sorted(sources) for u in landing.unusable(source)]
+        waiting += [Unusable(key, f"not read: {why}") for key, why in report.unreadable]
         manifest = raw.manifest(feed=feed)
         yield dg.MaterializeResult(
             asset_key=spec.key,
@@ -88,6 +103,17 @@ def _raw_feed_asset(feed: str, contracts: list[Contract]) -> dg.AssetsDefinition
                 "deliveries": dg.MetadataValue.int(manifest.num_rows),
                 "dagster/uri": dg.MetadataValue.path(raw.lake.table_uri("raw", "manifest")),
             }
+        )
+        yield dg.AssetCheckResult(
+            asset_key=spec.key,
+            check_name="landing_entries_usable",
+            passed=not waiting,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                "not_ingested": len(waiting),
+                "entries": dg.MetadataValue.md(markdown_table(
+                    pa.Table.from_pylist([{"entry": u.key, "why": u.reason} for u in waiting[:50]])) if waiting else "none"),
+            },
         )
         yield dg.AssetCheckResult(
             asset_key=spec.key,

@@ -2,14 +2,14 @@
 
 Bytes are stored once under their SHA-256 and never overwritten, so the raw zone is immutable by
 construction. The manifest (a Delta table) has one row per *delivery* (landing key): a second
-delivery of the same bytes is recorded as a duplicate of the first and is not ingested again; a
-file that does not fit its contract is stored all the same and recorded as rejected, with why.
+delivery of the same bytes *by the same source* is recorded as a duplicate of the first and is not
+ingested again (the same bytes from another source are that source's delivery); a file that does
+not fit its contract is stored all the same and recorded as rejected, with why.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -22,7 +22,6 @@ from hub_platform.lib.lake.store import Lake
 from hub_platform.sources.contract import Contract
 
 MANIFEST = ("raw", "manifest")
-S3_CONCURRENCY = 16  # requests in flight per ingest on S3 (each file is a GET, a HEAD and a PUT)
 MANIFEST_SCHEMA = pa.schema(
     [
         ("landing_key", pa.string()),
@@ -45,14 +44,16 @@ MANIFEST_SCHEMA = pa.schema(
 @dataclass(frozen=True)
 class IngestReport:
     deliveries: pa.Table  # the manifest rows this ingest appended
+    unreadable: tuple[tuple[str, str], ...] = ()  # (landing key, why): not recorded, so a later run tries again
 
     def count(self, status: str) -> int:
         return pc.sum(pc.equal(self.deliveries["status"], status)).as_py() or 0
 
     @property
     def bytes_stored(self) -> int:
+        """Bytes of the distinct contents this ingest held (two sources' copies of one file are stored once)."""
         stored = self.deliveries.filter(pc.not_equal(self.deliveries["status"], "duplicate"))
-        return pc.sum(stored["size_bytes"]).as_py() or 0
+        return sum(dict(zip(stored["checksum"].to_pylist(), stored["size_bytes"].to_pylist(), strict=True)).values())
 
 
 class RawZone:
@@ -73,11 +74,11 @@ class RawZone:
             table = table.filter(pc.equal(table["feed"], feed))
         return table.select(columns) if columns else table
 
-    def known_checksums(self) -> set[str]:
-        """Checksums of bytes already held (ingested or rejected): what must not be ingested again."""
-        manifest = self.manifest(["checksum", "status"])
+    def held(self) -> set[tuple[str, str]]:
+        """(source, checksum) of deliveries already held (ingested or rejected): what must not be ingested again."""
+        manifest = self.manifest(["source", "checksum", "status"])
         held = manifest.filter(pc.not_equal(manifest["status"], "duplicate"))
-        return set(held["checksum"].to_pylist())
+        return set(zip(held["source"].to_pylist(), held["checksum"].to_pylist(), strict=True))
 
     def landed(self, contracts: Iterable[Contract]) -> list[LandedFile]:
         """Every file in the landing area for these sources (what reconciliation looks at)."""
@@ -86,64 +87,59 @@ class RawZone:
     def ingest(self, files: Iterable[LandedFile], contracts: Mapping[str, Contract], run_id: str = "") -> IngestReport:
         """Store each file's bytes, probe it against its contract, and append one manifest row each.
 
-        Deliveries the manifest already records are skipped, so re-running an ingest is a no-op.
+        Deliveries the manifest already records are skipped, so re-running an ingest is a no-op; the
+        manifest is merged by landing key, so two runs ingesting one delivery at once record it once.
         """
-        manifest = self.manifest(["landing_key", "checksum", "status"])
+        manifest = self.manifest(["landing_key", "source", "checksum", "status"])
         recorded = set(manifest["landing_key"].to_pylist())
         files = [f for f in files if f.key not in recorded]
-        first_delivery: dict[str, str] = {}  # checksum -> the delivery that brought those bytes
-        for key, checksum, status in zip(*(manifest[c].to_pylist() for c in manifest.column_names), strict=True):
+        first_delivery: dict[tuple[str, str], str] = {}  # (source, checksum) -> the delivery that brought those bytes
+        for key, source, checksum, status in zip(*(manifest[c].to_pylist() for c in manifest.column_names), strict=True):
             if status != "duplicate":
-                first_delivery.setdefault(checksum, key)
+                first_delivery.setdefault((source, checksum), key)
         now = datetime.now(UTC)
-        rows = []
-        # On S3 every file costs round trips (read it, ask whether its object exists, store it): they go
-        # out concurrently, a window of files at a time; hashing, probing and the manifest stay in order.
-        threads = S3_CONCURRENCY if self.lake.location.is_s3 or self.landing.location.is_s3 else 1
-        with ThreadPoolExecutor(threads) as pool:
-            for landed, data, checksum, stored in self._fetch_and_store(pool, files, set(first_delivery), threads * 4):
-                rows.append(self._delivery(landed, data, checksum, stored, contracts[landed.source], first_delivery, now, run_id))
+        rows, unreadable = [], []
+        for landed in files:
+            contract = contracts[landed.source]
+            try:
+                data = self.landing.read(landed.key)
+            except OSError as error:  # gone, or swapped for a symbolic link, since it was listed
+                unreadable.append((landed.key, error.strerror or str(error)))
+                continue
+            checksum = sha256(data)
+            row = {
+                "landing_key": landed.key,
+                "source": contract.name,
+                "feed": contract.feed,
+                "system": contract.system,
+                "checksum": checksum,
+                "size_bytes": len(data),
+                "received_at": landed.received_at,
+                "ingested_at": now,
+                "run_id": run_id,
+            }
+            if (contract.name, checksum) in first_delivery:
+                row |= {"status": "duplicate", "reason": f"same bytes as {first_delivery[contract.name, checksum]}"}
+            else:
+                self.lake.put_object(checksum, data)
+                row |= _probed(data, contract)
+                first_delivery[contract.name, checksum] = landed.key
+            rows.append(row)
         deliveries = pa.Table.from_pylist(rows, schema=MANIFEST_SCHEMA)
-        if deliveries.num_rows:
-            self.lake.write(deliveries, *MANIFEST, mode="append")
-            known = self.manifest()
-            self._manifest = pa.concat_tables([known, deliveries.cast(known.schema)])
-        return IngestReport(deliveries)
+        if deliveries.num_rows:  # keyed by delivery: a second writer of the same delivery adds nothing
+            self.lake.upsert(deliveries, *MANIFEST, keys=["landing_key"], insert_only=True)
+            self._manifest = None  # read again when next asked (another writer's rows may have been merged)
+        return IngestReport(deliveries, tuple(unreadable))
 
-    def _fetch_and_store(self, pool: ThreadPoolExecutor, files: list[LandedFile], held: set[str], window: int):
-        """(file, bytes, checksum, store future or None) in ``files`` order; bytes already held are not stored again."""
-        def fetch(landed: LandedFile) -> tuple[bytes, str]:
-            data = self.landing.read(landed.key)
-            return data, sha256(data)
+    def reprobe(self, deliveries: list[dict], contracts: Mapping[str, Contract]) -> list[dict]:
+        """Probe held deliveries again under their sources' current contracts (a replay): the manifest's
+        status, row count, reason and notes follow the contract; the bytes are untouched."""
+        updated = [row | _probed(self.lake.get_object(row["checksum"]), contracts[row["source"]]) for row in deliveries]
+        if updated:
+            self.lake.upsert(pa.Table.from_pylist(updated, schema=MANIFEST_SCHEMA), *MANIFEST, keys=["landing_key"])
+        return updated
 
-        for start in range(0, len(files), window):
-            batch = files[start : start + window]
-            for landed, (data, checksum) in zip(batch, pool.map(fetch, batch), strict=True):
-                new = checksum not in held
-                held.add(checksum)
-                yield landed, data, checksum, pool.submit(self.lake.put_object, checksum, data) if new else None
 
-    def _delivery(self, landed: LandedFile, data: bytes, checksum: str, stored, contract: Contract,
-                  first_delivery: dict[str, str], now: datetime, run_id: str) -> dict:
-        row = {
-            "landing_key": landed.key,
-            "source": contract.name,
-            "feed": contract.feed,
-            "system": contract.system,
-            "checksum": checksum,
-            "size_bytes": len(data),
-            "received_at": landed.received_at,
-            "ingested_at": now,
-            "run_id": run_id,
-        }
-        if checksum in first_delivery:
-            return row | {"status": "duplicate", "reason": f"same bytes as {first_delivery[checksum]}"}
-        result = probe(data, contract)
-        stored.result()  # the bytes are in raw before the manifest can say so
-        first_delivery[checksum] = landed.key
-        return row | {
-            "row_count": result.row_count,
-            "status": result.status,
-            "reason": result.rejected,
-            "notes": "; ".join(result.notes) or None,
-        }
+def _probed(data: bytes, contract: Contract) -> dict:
+    result = probe(data, contract)
+    return {"row_count": result.row_count, "status": result.status, "reason": result.rejected, "notes": "; ".join(result.notes) or None}

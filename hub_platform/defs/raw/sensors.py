@@ -29,7 +29,8 @@ class FeedBatch:
 
     @property
     def run_key(self) -> str:
-        return f"{self.feed}:{sha256(''.join(sorted(c for _, c in self.files)).encode())[:40]}"
+        deliveries = sorted(f"{key.split('/', 1)[0]}:{checksum}" for key, checksum in self.files)  # (source, bytes)
+        return f"{self.feed}:{sha256(''.join(deliveries).encode())[:40]}"
 
 
 @dataclass
@@ -38,22 +39,28 @@ class IngestionPlan:
     cursor: dict[str, str]
     repeated: list[str] = field(default_factory=list)  # keys whose bytes are already held
     more_waiting: bool = False
+    unreadable: list[tuple[str, str]] = field(default_factory=list)  # (key, why): reconciliation tries them again
 
 
 def plan_ingestion(
     landing: Landing,
     registry: Registry,
     cursor: dict[str, str],
-    held: set[str],
+    held: set[tuple[str, str]],
     *,
     max_files: int = 2_000,
     max_bytes: int = 2 << 30,
 ) -> IngestionPlan:
-    """What a sensor tick should request, reading only files that landed after the cursor."""
+    """What a sensor tick should request, reading only files that landed after the cursor.
+
+    Entries a listing does not ingest (links, sub-folders, unfinished or non-UTF-8 names) never reach
+    it (defs/raw/landing.py), and a file that cannot be read is skipped alone: no source's odd entry
+    stops the tick for the others."""
     cursor = dict(cursor)
     by_feed: dict[str, list[tuple[str, str]]] = defaultdict(list)
     seen = set(held)
     repeated: list[str] = []
+    unreadable: list[tuple[str, str]] = []
     files_read = bytes_read = 0
     more_waiting = False
     for source, contract in registry.sources.items():
@@ -64,20 +71,24 @@ def plan_ingestion(
             if bytes_read and bytes_read + landed.size > max_bytes:
                 more_waiting = True
                 break
-            checksum = sha256(landing.read(landed.key))
-            files_read, bytes_read = files_read + 1, bytes_read + landed.size
             cursor[source] = landed.key
-            if checksum in seen:
+            try:
+                checksum = sha256(landing.read(landed.key))
+            except OSError as error:  # gone or swapped for a link since listing: this file only, not the tick
+                unreadable.append((landed.key, error.strerror or str(error)))
+                continue
+            files_read, bytes_read = files_read + 1, bytes_read + landed.size
+            if (source, checksum) in seen:  # a repeat is the same bytes from the same source
                 repeated.append(landed.key)
                 continue
-            seen.add(checksum)
+            seen.add((source, checksum))
             by_feed[contract.feed].append((landed.key, checksum))
     batches = [
         FeedBatch(feed, tuple(files[i : i + FILES_PER_RUN]))
         for feed, files in sorted(by_feed.items())
         for i in range(0, len(files), FILES_PER_RUN)
     ]
-    return IngestionPlan(batches, cursor, repeated, more_waiting)
+    return IngestionPlan(batches, cursor, repeated, more_waiting, unreadable)
 
 
 def landing_sensor(registry: Registry, live: dict[str, list[dg.AssetKey]] | None = None) -> dg.SensorDefinition:
@@ -96,9 +107,11 @@ def landing_sensor(registry: Registry, live: dict[str, list[dg.AssetKey]] | None
     )
     def _landing_sensor(context: dg.SensorEvaluationContext, storage: StorageResource):
         raw = storage.raw()
-        plan = plan_ingestion(raw.landing, registry, json.loads(context.cursor or "{}"), raw.known_checksums())
+        plan = plan_ingestion(raw.landing, registry, json.loads(context.cursor or "{}"), raw.held())
         for key in plan.repeated:
             context.log.info(f"{key}: bytes already in raw, not ingested again (recorded by reconciliation)")
+        for key, why in plan.unreadable:
+            context.log.warning(f"{key}: could not be read ({why}); the nightly reconciliation tries it again")
         for batch in plan.batches:
             yield dg.RunRequest(
                 run_key=batch.run_key,

@@ -8,6 +8,8 @@ Spark never writes here: it computes, hands Arrow over, and this module commits.
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -18,7 +20,11 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 from deltalake import DeltaTable, write_deltalake
-from deltalake.exceptions import TableNotFoundError
+from deltalake.exceptions import CommitFailedError, TableNotFoundError
+
+FIRST_COMMIT = "_delta_log/00000000000000000000.json"
+CHECKPOINT_POINTER = "_delta_log/_last_checkpoint"  # what remains once old commits are cleaned up
+COMMIT_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -177,6 +183,22 @@ def _expression(filters: list[tuple] | None) -> ds.Expression | None:
     return expression
 
 
+def _retrying(merge: Callable[[], dict]) -> dict:
+    """Run a MERGE, re-planning it on the new version when another writer committed first.
+
+    delta-rs refuses a MERGE's commit when a concurrent transaction added data it did not read
+    (CommitFailedError); since every MERGE here is keyed, running it again on the new version does what
+    is still left to do (nothing, when the other writer delivered the same rows)."""
+    for attempt in range(COMMIT_ATTEMPTS):
+        try:
+            return merge()
+        except CommitFailedError:
+            if attempt == COMMIT_ATTEMPTS - 1:
+                raise
+            time.sleep(0.05 * 2**attempt)
+    raise AssertionError("unreachable")
+
+
 class Lake:
     """Zones of Delta tables plus a content-addressed object store under one root."""
 
@@ -195,12 +217,24 @@ class Lake:
         try:
             return DeltaTable(self.table_uri(zone, name), version=version, storage_options=self.location.storage_options)
         except TableNotFoundError:
+            if self.half_written(zone, name):
+                raise TableNotFound(
+                    f"{zone}/{name} in {self.root} has a _delta_log without a commit: its first write did not finish, "
+                    "so it holds no data. Materializing it again writes its first version over it; nothing to "
+                    "remove by hand") from None
             raise TableNotFound(f"{zone}/{name} does not exist yet in {self.root}; materialize it first") from None
 
     def has_table(self, zone: str, name: str) -> bool:
-        # Asked of the filesystem, not DeltaTable.is_deltatable: on S3 that call retries for minutes
-        # when the table does not exist yet (seen against moto's server).
-        return self.location.exists(zone, name, "_delta_log")
+        """Whether the table has a committed version. A ``_delta_log/`` without a commit (a crash during
+        the first commit) is not a table: the next write creates version 0 over it, which repairs it.
+
+        Asked of the filesystem, not DeltaTable.is_deltatable: on S3 that call retries for minutes
+        when the table does not exist yet (seen against moto's server)."""
+        return self.location.exists(zone, name, FIRST_COMMIT) or self.location.exists(zone, name, CHECKPOINT_POINTER)
+
+    def half_written(self, zone: str, name: str) -> bool:
+        """A ``_delta_log/`` with no commit in it: what a crash during a table's first commit leaves."""
+        return self.location.exists(zone, name, "_delta_log") and not self.has_table(zone, name)
 
     def read(
         self,
@@ -288,14 +322,17 @@ class Lake:
         if not self.has_table(zone, name):  # one code path: create the table empty, then merge
             self.write(data.schema.empty_table(), zone, name)
         on = " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys)
-        merge = self.delta(zone, name).merge(source=data, predicate=on, source_alias="s", target_alias="t")
-        if delete_when:
-            merge = merge.when_matched_delete(predicate=delete_when)
-        if not insert_only:
-            conditions = [c for c in (update_when, f"NOT ({delete_when})" if delete_when else None) if c]
-            merge = merge.when_matched_update_all(predicate=" AND ".join(conditions) or None)
-        merge = merge.when_not_matched_insert_all(predicate=f"NOT ({delete_when})" if delete_when else None)
-        metrics = merge.execute()
+
+        def merge() -> dict:
+            plan = self.delta(zone, name).merge(source=data, predicate=on, source_alias="s", target_alias="t")
+            if delete_when:
+                plan = plan.when_matched_delete(predicate=delete_when)
+            if not insert_only:
+                conditions = [c for c in (update_when, f"NOT ({delete_when})" if delete_when else None) if c]
+                plan = plan.when_matched_update_all(predicate=" AND ".join(conditions) or None)
+            return plan.when_not_matched_insert_all(predicate=f"NOT ({delete_when})" if delete_when else None).execute()
+
+        metrics = _retrying(merge)
         return {k: v for k, v in metrics.items() if k.startswith("num_target_rows")}
 
     def sync(self, data: pa.Table, zone: str, name: str, *, keys: list[str]) -> dict[str, int]:
@@ -311,20 +348,19 @@ class Lake:
         if not self.has_table(zone, name):
             self.write(data, zone, name)
             return {"num_target_rows_inserted": data.num_rows}
-        table = self.delta(zone, name)
-        if pa.schema(table.schema().to_arrow()) != data.schema:
+        if pa.schema(self.delta(zone, name).schema().to_arrow()) != data.schema:
             self.write(data, zone, name, mode="overwrite", schema_mode="overwrite")
             return {"num_target_rows_inserted": data.num_rows, "schema_replaced": 1}
         changed = " OR ".join(f"(t.`{c}` IS DISTINCT FROM s.`{c}`)" for c in data.column_names if c not in keys)
-        merge = table.merge(
-            source=data,
-            predicate=" AND ".join(f"t.`{k}` = s.`{k}`" for k in keys),
-            source_alias="s",
-            target_alias="t",
-        )
-        if changed:
-            merge = merge.when_matched_update_all(predicate=changed)
-        metrics = merge.when_not_matched_insert_all().when_not_matched_by_source_delete().execute()
+
+        def merge() -> dict:
+            plan = self.delta(zone, name).merge(
+                source=data, predicate=" AND ".join(f"t.`{k}` = s.`{k}`" for k in keys), source_alias="s", target_alias="t")
+            if changed:
+                plan = plan.when_matched_update_all(predicate=changed)
+            return plan.when_not_matched_insert_all().when_not_matched_by_source_delete().execute()
+
+        metrics = _retrying(merge)
         return {k: v for k, v in metrics.items() if k.startswith("num_target_rows") and k != "num_target_rows_copied"}
 
     def version(self, zone: str, name: str) -> int:

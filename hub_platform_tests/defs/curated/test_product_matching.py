@@ -40,7 +40,7 @@ POS = [  # item_code, gtin, item_description, currency, unit_price, _source
     ("IC21", None, "ALPIN SPRKL WATER 500ML", "GBP", 1.0, "pos_north"),
     ("IC91", None, "FJORD ICED TEA 1L", "EUR", 2.0, "pos_south"),
 ]
-PO = [("SKU-11", "SP-77", "erp_po")]
+PO = [("SKU-11", "SP-77", "erp_po", None, None, None, "sku", "SKU-11")]  # procurement.procurement_lines() columns
 PRICES = [("SKU-41", "GBP", 1.19), ("SKU-42", "GBP", 1.29)]
 
 
@@ -58,7 +58,8 @@ def xref(spark):
                                            "price double, _source string"), "price")
     pos = money(spark.createDataFrame(POS, "item_code string, gtin string, item_description string, currency string, "
                                            "unit_price double, _source string"), "unit_price")
-    po = spark.createDataFrame(PO, "sku string, supplier_part_no string, _source string")
+    po = spark.createDataFrame(PO, "sku string, supplier_part_no string, _source string, gtin string, product_name string, "
+                                   "brand string, product_code_type string, product_code string")
     prices = money(spark.createDataFrame(PRICES, "sku string, currency string, price double"), "price")
     links = link_codes(code_records(current, web, pos, po), erp_wordings(versions), prices)
     return {(r.code_type, r.code): r for r in product_xref(links).collect()}

@@ -43,7 +43,7 @@ def test_landing_listing_uses_the_cursor_on_s3(storage):
 def test_raw_ingest_writes_objects_and_a_delta_manifest_to_s3(storage, shop_registry, s3_endpoint):
     raw = storage.raw()
     landed = raw.landing.land("shop_eu", "orders.csv", GOOD, datetime(2026, 10, 1, tzinfo=UTC))
-    plan = plan_ingestion(raw.landing, shop_registry, {}, raw.known_checksums())
+    plan = plan_ingestion(raw.landing, shop_registry, {}, raw.held())
     assert [k for k, _ in plan.batches[0].files] == [landed.key]
 
     report = raw.ingest([landed], shop_registry.sources)
@@ -75,3 +75,15 @@ def test_a_concurrent_s3_ingest_keeps_landing_order_and_duplicates(storage, shop
     # the zone keeps its manifest current with its own appends: a second ingest finds everything recorded
     assert raw.ingest(landed, shop_registry.sources).deliveries.num_rows == 0
     assert storage.raw().manifest().num_rows == 40
+
+
+def test_s3_keys_in_sub_folders_or_unfinished_are_reported_not_ingested(storage, s3_endpoint, request):
+    landing = storage.landing()
+    good = landing.land("shop_eu", "good.csv", GOOD, datetime(2026, 10, 1, tzinfo=UTC))
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1", **KEYS)
+    for odd in ("shop_eu/sub/nested.csv", "shop_eu/upload.csv.partial"):
+        client.put_object(Bucket="hub", Key=f"{request.node.name}/landing/{odd}", Body=GOOD)
+    assert [f.key for f in landing.list_after("shop_eu")] == [good.key]
+    reported = {u.key: u.reason for u in landing.unusable("shop_eu")}
+    assert set(reported) == {"shop_eu/sub/nested.csv", "shop_eu/upload.csv.partial"}
+    assert "sub-folder" in reported["shop_eu/sub/nested.csv"] and "still being written" in reported["shop_eu/upload.csv.partial"]
