@@ -20,15 +20,17 @@ if TYPE_CHECKING:
 
 
 def _storage():
-    from hub_platform.lib.resources import build_resources
+    from hub_platform.lib.resources import configured
 
-    return build_resources()["storage"]
+    return configured()["storage"]
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
+    from hub_platform.lib.resources import hub_home
     from hub_platform.seed.generator import generate
 
-    print(generate(args.scale, Path(args.out), seed=args.seed, faults=args.faults))
+    out = _storage().location(args.out or str(hub_home()))  # a folder or s3://, with the configured S3 settings
+    print(generate(args.scale, out, seed=args.seed, faults=args.faults))
     return 0
 
 
@@ -92,10 +94,11 @@ def materialize(selection: list[str] | None = None, *, raise_on_error: bool = Fa
     import dagster as dg
     from dagster._core.utils import make_new_run_id
 
-    from hub_platform.definitions import defs
+    from hub_platform.definitions import build_definitions
     from hub_platform.lib.run_slots import process_tags, release_dead_runs
     from hub_platform.serving.progress import RunProgress, resolve_selection
 
+    defs = build_definitions()  # bound to the environment as it is now, as a fresh code location would be
     graph = defs.resolve_asset_graph()
     keys = resolve_selection(selection, graph) if selection else None
     job = defs.resolve_implicit_global_asset_job_def()
@@ -416,7 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "truncated file, a duplicate delivery, ...", cmd_seed)
     seed.add_argument("--scale", choices=("small", "medium", "large"), default="medium",
                       help="small: 61k rows in seconds; medium: 466k rows (make run); large: 7.1M rows (benchmarks)")
-    seed.add_argument("--out", default=".hub", help="writes OUT/landing and OUT/truth (default: .hub)")
+    seed.add_argument("--out", help="a folder or s3://bucket/prefix; writes OUT/landing and OUT/truth (default: $HUB_HOME)")
     seed.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     seed.add_argument("--faults", action="store_true", help="also deliver faulty files (malformed rows, bad encoding, ...)")
 

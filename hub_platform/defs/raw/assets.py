@@ -76,7 +76,7 @@ def _raw_feed_asset(feed: str, contracts: list[Contract]) -> dg.AssetsDefinition
         config = RawIngestConfig(**tables.config)
         raw: RawZone = tables.storage.raw()
         landing = raw.landing
-        files = [landing.stat(key) for key in config.files] if config.files else raw.landed(contracts)
+        files = landing.stat_many(config.files) if config.files else raw.landed(contracts)
         unknown = sorted({f.source for f in files} - sources.keys())
         if unknown:
             raise ValueError(f"files of sources {unknown} do not belong to feed {feed!r}")

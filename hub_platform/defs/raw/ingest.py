@@ -57,12 +57,19 @@ class IngestReport:
 
 
 class RawZone:
+    """The raw zone of one run (or sensor tick): the manifest is read once and kept up to date with
+    this zone's own appends, so a run of many feeds does not re-read a growing table per feed. Writers
+    of the manifest are serialized, so no other process appends while a run holds it."""
+
     def __init__(self, lake: Lake, landing: Landing):
         self.lake = lake
         self.landing = landing
+        self._manifest: pa.Table | None = None
 
     def manifest(self, columns: list[str] | None = None, feed: str | None = None) -> pa.Table:
-        table = self.lake.read_or_empty(*MANIFEST, MANIFEST_SCHEMA)
+        if self._manifest is None:
+            self._manifest = self.lake.read_or_empty(*MANIFEST, MANIFEST_SCHEMA)
+        table = self._manifest
         if feed is not None:
             table = table.filter(pc.equal(table["feed"], feed))
         return table.select(columns) if columns else table
@@ -121,6 +128,7 @@ class RawZone:
         deliveries = pa.Table.from_pylist(rows, schema=MANIFEST_SCHEMA)
         if deliveries.num_rows:  # keyed by delivery: a second writer of the same delivery adds nothing
             self.lake.upsert(deliveries, *MANIFEST, keys=["landing_key"], insert_only=True)
+            self._manifest = None  # read again when next asked (another writer's rows may have been merged)
         return IngestReport(deliveries, tuple(unreadable))
 
     def reprobe(self, deliveries: list[dict], contracts: Mapping[str, Contract]) -> list[dict]:
