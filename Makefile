@@ -9,7 +9,7 @@ export DAGSTER_HOME := $(HUB_HOME)/dagster
 export SPARK_LOCAL_IP := 127.0.0.1
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: run test lint dev bench install check-java clean
+.PHONY: run test test-cluster lint dev bench install check-java clean
 
 install: check-java $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
 
@@ -38,6 +38,9 @@ run: install  ## seed the sample (once), materialize the whole graph, print what
 
 test: install lint
 	$(BIN)/pytest
+
+test-cluster: install  ## Spark beyond one process: a standalone master and worker, curated and customer-360 on them
+	$(BIN)/pytest -m cluster
 
 lint: install  ## ruff: pyflakes, bugbear, import order, unused arguments (configured in pyproject.toml)
 	$(BIN)/ruff check .

@@ -38,6 +38,7 @@ def _start(stack: ExitStack, folder: Path, name: str, args: list[str], ready: st
 
 
 @pytest.mark.slow
+@pytest.mark.cluster
 @pytest.mark.spark
 def test_curated_and_customer360_build_on_a_standalone_cluster(small_sample: Path, tmp_path: Path):
     if not shutil.which("java"):
