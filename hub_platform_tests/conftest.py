@@ -87,7 +87,7 @@ def spark():
     from hub_platform.lib.spark import SparkSettings, spark_session
 
     scratch = Path(os.environ.get("PYTEST_SPARK_SCRATCH", "/tmp")) / f"hub-test-spark-{os.getpid()}"
-    return spark_session(SparkSettings(master="local[2]", shuffle_partitions=2, scratch_dir=str(scratch)))
+    return spark_session(SparkSettings(master="local[2]", shuffle_partitions=2, scratch_dir=str(scratch), python=sys.executable))
 
 
 def free_port() -> int:

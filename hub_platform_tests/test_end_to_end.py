@@ -139,7 +139,7 @@ def test_the_forecast_gate_passed_and_published_what_it_judged(materialized):
 @pytest.mark.slow
 def test_customers_are_resolved_against_the_truth_and_stay_masked_for_analysts(materialized, monkeypatch):
     result, storage, _ = materialized
-    assert _checks(result)[("customer360/identity", "f1_against_truth")]
+    assert _checks(result)[("customer360/identity", "accuracy_gate")]
     assert _metadata(result, "customer360/identity")["pairwise_f1"] >= 0.97
     monkeypatch.delenv("HUB_PII_HASH_KEY")  # the analyst's process has no key: it reads the masked copies
     emails = QuerySession(storage.lake(), role="analyst").sql("SELECT email FROM customer360.golden_record")["email"]
@@ -162,10 +162,16 @@ def test_a_second_run_changes_nothing(materialized):
     _, storage, _home = materialized
     lake = storage.lake()
     zones = ("clean", "curated", "product360", "customer360", "forecast", "orders")
-    versions = {(zone, name): lake.version(zone, name) for zone in zones for name in lake.tables(zone)}
+    # forecast/backtest_cost records the CPU seconds each run measured: a measurement, new every run
+    measured = {("forecast", "backtest_cost")}
+
+    def versions():
+        return {(zone, name): lake.version(zone, name) for zone in zones for name in lake.tables(zone) if (zone, name) not in measured}
+
+    before = versions()
     result = materialize()
     assert result.success
-    assert {(zone, name): lake.version(zone, name) for zone in zones for name in lake.tables(zone)} == versions
+    assert versions() == before
 
 
 @pytest.mark.slow

@@ -101,6 +101,11 @@ def spark_session(settings: SparkSettings | None = None):
         if not settings.remote:  # one host: keep Spark off the network
             os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")
+        # PySpark sends its workers' interpreter from PYSPARK_PYTHON (SparkContext.pythonExec, default
+        # "python3"), not from spark.pyspark.python: set it, or local workers run a python3 without the
+        # hub's packages. This interpreter by default; settings.python (HUB_SPARK_PYTHON) for clusters.
+        os.environ["PYSPARK_PYTHON"] = settings.python or sys.executable
+        os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
         from pyspark.sql import SparkSession
 
         if settings.is_connect:  # Spark Connect: the server owns jars, memory and checkpoints
@@ -129,7 +134,7 @@ def spark_session(settings: SparkSettings | None = None):
             .config("spark.local.dir", str(scratch / "local"))
             .config("spark.driver.memory", settings.driver_memory)
             # Python workers run the hub's interpreter on any master, not whatever python3 a worker finds
-            .config("spark.pyspark.python", settings.python)
+            .config("spark.pyspark.python", settings.python or sys.executable)
             .config("spark.pyspark.driver.python", sys.executable)
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")

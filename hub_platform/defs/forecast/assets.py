@@ -363,7 +363,11 @@ def _sales_anomalies_asset() -> dg.AssetsDefinition:
         recent = found.sales_date > pd.Timestamp(target.ds.max()) - pd.Timedelta(days=ALERT_RECENT_DAYS)
         fresh = found[recent & ~_anomaly_id(found).isin(known)]
         sent = notifications.send("sales_anomaly", _anomaly_messages(fresh))
+        # Delta stores timestamps in microseconds: a nanosecond sales_date would differ from the stored
+        # schema on every rerun and make Lake.sync replace the table instead of committing nothing
         table = pa.Table.from_pandas(found, preserve_index=False)
+        table = table.set_column(table.schema.get_field_index("sales_date"), "sales_date",
+                                 table["sales_date"].cast(pa.timestamp("us")))
         tables.sync(table, "forecast", spec.name, keys=ANOMALY_KEYS)
         metadata = {
             **table_metadata(table, descriptions=dict(spec.columns)),

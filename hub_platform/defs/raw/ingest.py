@@ -136,7 +136,9 @@ class RawZone:
         status, row count, reason and notes follow the contract; the bytes are untouched."""
         updated = [row | _probed(self.lake.get_object(row["checksum"]), contracts[row["source"]]) for row in deliveries]
         if updated:
+            # a replay updates the verdict (not insert_only: the delivery's row is already there)
             self.lake.upsert(pa.Table.from_pylist(updated, schema=MANIFEST_SCHEMA), *MANIFEST, keys=["landing_key"])
+            self._manifest = None  # read again when next asked: the cached rows hold the old verdict
         return updated
 
 

@@ -34,8 +34,11 @@ def test_a_recent_anomaly_is_alerted_once(tmp_path):
         "spark": SparkResource(), "notifications": NotificationResource(outbox_dir=str(tmp_path / "outbox")),
     }
     asset = next(a for a in forecast_assets() if ANOMALIES in a.keys)
+    versions = []
     for _ in range(2):
         assert dg.materialize([asset], resources=resources).success
+        versions.append(lake.version("forecast", "sales_anomalies"))
+    assert versions[1] == versions[0], "a rerun on unchanged inputs must commit nothing"
     sent = [json.loads(line) for line in (tmp_path / "outbox" / "sales_anomaly.jsonl").read_text().splitlines()]
     spike_day = f"{target.ds.iloc[-2]:%Y-%m-%d}"
     assert [m["id"] for m in sent] == [f"SKU-1@ST-1:{spike_day}"]
