@@ -105,7 +105,6 @@ def spark_session(settings: SparkSettings | None = None):
         # "python3"), not from spark.pyspark.python: set it, or local workers run a python3 without the
         # hub's packages. This interpreter by default; settings.python (HUB_SPARK_PYTHON) for clusters.
         os.environ["PYSPARK_PYTHON"] = settings.python or sys.executable
-        os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
         from pyspark.sql import SparkSession
 
         if settings.is_connect:  # Spark Connect: the server owns jars, memory and checkpoints
