@@ -153,16 +153,9 @@ PERFECT_ORDER_KPIS = _spec(
     columns={
         "dimension": "What the row groups by: delivery_date, customer_ref, carrier, depot_id or route_id.",
         "key": "The value of that dimension.",
-        "on_time_known": "Orders where on time is known.",
-        "in_full_known": "Orders where in full is known.",
-        "damage_free_known": "Orders where damage free is known.",
-        "documented_known": "Orders where documented is known.",
-        "perfect_known": "Orders where perfect is known.",
-        "on_time_rate": "Share of on time among the orders where it is known.",
-        "in_full_rate": "Share of in full among the orders where it is known.",
-        "damage_free_rate": "Share of damage free among the orders where it is known.",
-        "documented_rate": "Share of documented among the orders where it is known.",
-        "perfect_rate": "Share of perfect among the orders where it is known.",
+        # per measure, the orders it is known for and its rate among them
+        **{f"{m}_known": f"Orders where {m.replace('_', ' ')} is known." for m in perfect_order.MEASURES},
+        **{f"{m}_rate": f"Share of {m.replace('_', ' ')} among the orders where it is known." for m in perfect_order.MEASURES},
     },
 )
 ROUTE_PROFILE = _spec(
