@@ -3,7 +3,8 @@
 import importlib
 import sys
 
-BENCHMARKS = ["many_sources", "raw_ingest", "clean_zone", "curated_zone", "customer360", "product_matching", "forecast", "orders"]
+BENCHMARKS = ["many_sources", "raw_ingest", "clean_zone", "curated_zone", "customer360", "product_matching", "forecast",
+              "forecast_public", "orders"]
 
 
 def main(names: list[str]) -> None:

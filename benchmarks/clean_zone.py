@@ -46,7 +46,7 @@ def run() -> Report:
         for feed, contracts in registry.feeds.items():
             one = timed()
             with one.running(), clean.running():
-                outcomes, _ = zone.process(raw, contracts)
+                outcomes = zone.process(raw, contracts).outcomes
             rows = sum(o.rows_clean + o.quarantine.num_rows for o in outcomes)
             rows_clean += sum(o.rows_clean for o in outcomes)
             rows_quarantined += sum(o.quarantine.num_rows for o in outcomes)

@@ -22,7 +22,6 @@ from benchmarks.common import Report, clean_hub, hub_home, timed
 from hub_platform.defs.customer360.identity.clusters import assign_customer_ids, cluster_records
 from hub_platform.defs.customer360.identity.evaluation import Evaluation, evaluate, truth_by_record
 from hub_platform.defs.customer360.identity.model import Backend, linkage_api, predict_pairs, train_model
-from hub_platform.defs.customer360.identity.settings import default_description
 from hub_platform.lib.lake.store import Lake, Location
 from hub_platform.serving.cli import materialize
 
@@ -34,11 +33,11 @@ def _resolve(records: pa.Table, backend: Backend, seconds: dict[str, float]) -> 
     api = linkage_api(backend)
     steps = {name: timed() for name in SPLINK_STEPS}
     with steps["train"].running():
-        model = train_model(records, api)
+        training = train_model(records, api)
     with steps["predict"].running():
-        evidence = predict_pairs(records, model, api)
+        evidence = predict_pairs(records, training.model, training.plan, api)
     with steps["cluster"].running():
-        clusters = cluster_records(records["record_id"], evidence, default_description().match_threshold, api)
+        clusters = cluster_records(records["record_id"], evidence, training.threshold, api)
     seconds.update({name: watch.seconds for name, watch in steps.items()})
     return clusters, evidence
 

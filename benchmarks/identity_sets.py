@@ -161,7 +161,8 @@ def _febrl_reference(linker: Linker) -> None:
     training.estimate_parameters_using_expectation_maximisation(block_on("postcode"))
 
 
-def reference_settings(name: str) -> SettingsCreator:
+def reference_settings(name: str, dialect: str = "duckdb") -> SettingsCreator:
+    """The documented configuration; the example's date format is DuckDB's strptime, Spark spells it yyyyMMdd."""
     if name == "fake_1000":
         return SettingsCreator(
             link_type="dedupe_only",
@@ -177,7 +178,8 @@ def reference_settings(name: str) -> SettingsCreator:
         blocking_rules_to_generate_predictions=[block_on("soc_sec_id"), block_on("given_name"), block_on("surname"),
                                                 block_on("date_of_birth"), block_on("postcode")],
         comparisons=[cl.NameComparison("given_name"), cl.NameComparison("surname"),
-                     cl.DateOfBirthComparison("date_of_birth", input_is_string=True, datetime_format="%Y%m%d"),
+                     cl.DateOfBirthComparison("date_of_birth", input_is_string=True,
+                                              datetime_format="yyyyMMdd" if dialect == "spark" else "%Y%m%d"),
                      cl.DamerauLevenshteinAtThresholds("soc_sec_id", [2]),
                      cl.ExactMatch("street_number").configure(term_frequency_adjustments=True),
                      cl.ExactMatch("postcode").configure(term_frequency_adjustments=True)],
@@ -195,7 +197,8 @@ def reference_predictions(person_set: PersonSet, api) -> tuple[pa.Table, list[st
     frame = pa.Table.from_pandas(data, preserve_index=False)
     if api.sql_dialect.sql_dialect_str == "spark":
         frame = api.spark.createDataFrame(frame)
-    linker = Linker(api.register(frame), reference_settings(person_set.name), log_level=logging.WARNING)
+    linker = Linker(api.register(frame), reference_settings(person_set.name, api.sql_dialect.sql_dialect_str),
+                    log_level=logging.WARNING)
     (_fake_reference if fake else _febrl_reference)(linker)
     predictions = linker.inference.predict(threshold_match_probability=0.01).as_pandas_dataframe()
     edges = pa.table({"record_id_l": prefix + predictions[f"{uid}_l"].astype(str),

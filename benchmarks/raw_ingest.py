@@ -1,13 +1,19 @@
 """Raw zone: landing-sensor tick time over 10,000 landed files, and raw-ingest throughput.
 
 Reference: a plain pyarrow copy of the same files (read every byte, write it elsewhere), the floor
-for any ingest that must keep the original bytes.
+for any ingest that must keep the original bytes. S3: the same ingest with landing and lake on moto's
+server (its own process, over HTTP) next to a local folder, on the medium sample (moto holds every
+object in memory); target: S3 within 2x of the folder. Reference for S3: a bare boto3 copy of the same
+objects (GET and PUT, 16 at a time), the floor any S3 ingest pays on that server.
 """
 
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pyarrow.fs as pafs
@@ -20,6 +26,7 @@ from hub_platform.lib.lake.store import Lake, Location
 from hub_platform.sources.contract import default_registry
 
 SENSOR_FILES = 10_000
+S3_SCALE = "medium"
 
 
 def run() -> Report:
@@ -62,8 +69,64 @@ def run() -> Report:
         report.add(f"sensor tick, {SENSOR_FILES:,} new files (list + hash)", f"{first.seconds:8.2f} s  ({first.seconds / SENSOR_FILES * 1e3:.2f} ms/file)")
         report.add(f"sensor tick, nothing new among {SENSOR_FILES:,} files", f"{idle.seconds * 1e3:8.1f} ms")
         shutil.rmtree(sensor_landing)
+        _local_versus_s3(report, registry, scratch)
     report.save()
     return report
+
+
+def _local_versus_s3(report: Report, registry, scratch: Path) -> None:
+    """The same ingest with landing and lake in a local folder and on moto's S3 server."""
+    import boto3
+
+    from hub_platform.lib.lake.store import S3Settings
+    from hub_platform_tests.conftest import MOTO_KEYS, free_port, stop_group, wait_for_http
+
+    landing_root = sample(S3_SCALE) / "landing"
+    files = sorted(p for p in landing_root.rglob("*") if p.is_file())
+    size = directory_bytes(files)
+    local = RawZone(Lake(Location(str(scratch / "s3-reference-lake"))), Landing(Location(str(landing_root))))
+    local_time = timed()
+    with local_time.running():
+        local.ingest(local.landed(registry.sources.values()), registry.sources)
+
+    port = free_port()
+    server = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        endpoint = f"http://127.0.0.1:{port}"
+        wait_for_http(f"{endpoint}/moto-api/", server, timeout=60)
+        client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **MOTO_KEYS)
+        client.create_bucket(Bucket="hub")
+        def land(path: Path) -> None:  # the sources' work, not the ingest's: not timed
+            client.put_object(Bucket="hub", Key=f"landing/{path.relative_to(landing_root)}", Body=path.read_bytes())
+
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(land, files))
+        copied = timed()  # the S3 floor: read every landed object and write it elsewhere, as concurrently
+
+        def copy(path: Path) -> None:
+            key = str(path.relative_to(landing_root))
+            body = client.get_object(Bucket="hub", Key=f"landing/{key}")["Body"].read()
+            client.put_object(Bucket="hub", Key=f"copy/{key}", Body=body)
+
+        with copied.running(), ThreadPoolExecutor(16) as pool:
+            list(pool.map(copy, files))
+        s3 = S3Settings(endpoint_url=endpoint, access_key_id=MOTO_KEYS["aws_access_key_id"],
+                        secret_access_key=MOTO_KEYS["aws_secret_access_key"], allow_http=True)
+        remote = RawZone(Lake(Location("s3://hub/lake", s3)), Landing(Location("s3://hub/landing", s3)))
+        s3_time = timed()
+        with s3_time.running():
+            result = remote.ingest(remote.landed(registry.sources.values()), registry.sources)
+        assert result.deliveries.num_rows == len(files)
+    finally:
+        stop_group(server)
+    label = f"{S3_SCALE} sample, {len(files):,} files, {size / 1e6:,.1f} MB"
+    report.add(f"raw ingest, local folder ({label})", f"{size / 1e6 / local_time.seconds:8.1f} MB/s  ({local_time.seconds:.2f} s)")
+    report.add("raw ingest, moto S3 over HTTP (same files)", f"{size / 1e6 / s3_time.seconds:8.1f} MB/s  ({s3_time.seconds:.2f} s)")
+    report.add("raw ingest S3 / local time ratio (target <= 2)", f"{s3_time.seconds / local_time.seconds:8.2f} x")
+    report.add("reference: boto3 GET + PUT of the same objects on moto, 16 at a time",
+               f"{size / 1e6 / copied.seconds:8.1f} MB/s  ({copied.seconds:.2f} s)")
+    report.add("raw ingest on S3 / that copy", f"{s3_time.seconds / copied.seconds:8.2f} x")
 
 
 def _many_files(root: Path, files: list[Path], count: int, registry) -> Path:

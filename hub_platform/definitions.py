@@ -20,9 +20,11 @@ from hub_platform.sources.contract import Registry, default_registry
 
 def build_definitions(registry: Registry | None = None) -> dg.Definitions:
     registry = registry or default_registry()
+    assets = [*raw_assets(registry), *clean_assets(registry), *curated_assets(registry), *product360_assets(), *customer360_assets(registry),
+              *forecast_assets(), *orders_assets()]
+    defined = {key for asset in assets for key in (asset.keys if isinstance(asset, dg.AssetsDefinition) else [asset.key])}
     return dg.Definitions(
-        assets=[*raw_assets(registry), *clean_assets(registry), *curated_assets(), *product360_assets(), *customer360_assets(registry),
-                *forecast_assets(), *orders_assets(), *review_assets()],
+        assets=[*assets, *review_assets(defined)],
         sensors=[landing_sensor(registry, live=_live_feeds(registry)), zone_automation],
         schedules=[raw_reconciliation, forecast_nightly],
         resources=build_resources(),

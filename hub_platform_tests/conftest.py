@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -79,9 +84,10 @@ def small_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def spark():
-    from hub_platform.lib.spark import spark_session
+    from hub_platform.lib.spark import SparkSettings, spark_session
 
-    return spark_session("local[2]", 2, str(Path(os.environ.get("PYTEST_SPARK_SCRATCH", "/tmp")) / f"hub-test-spark-{os.getpid()}"))
+    scratch = Path(os.environ.get("PYTEST_SPARK_SCRATCH", "/tmp")) / f"hub-test-spark-{os.getpid()}"
+    return spark_session(SparkSettings(master="local[2]", shuffle_partitions=2, scratch_dir=str(scratch), python=sys.executable))
 
 
 def free_port() -> int:
@@ -95,11 +101,44 @@ MOTO_KEYS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 @pytest.fixture(scope="session")
 def moto_endpoint():
-    """moto's threaded server on 127.0.0.1: a real HTTP endpoint for S3 and SNS/SQS."""
-    from moto.server import ThreadedMotoServer
+    """moto's server in its own process on 127.0.0.1: a real HTTP endpoint for S3 and SNS/SQS.
 
+    Not moto's in-process threaded server: deltalake's ``DeltaTable.history`` holds the GIL while it
+    waits for S3, so an S3 server thread in the same interpreter never answers it.
+    """
     port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+    server = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(f"{endpoint}/moto-api/", server, timeout=60)
+        yield endpoint
+    finally:
+        stop_group(server)
+
+
+def wait_for_http(url: str, process: subprocess.Popen, timeout: float) -> None:
+    """Until ``url`` answers 200; fails at once if ``process`` exits, or after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        assert process.poll() is None, f"{process.args[0]} exited with {process.returncode}"
+        assert time.monotonic() < deadline, f"{url} did not answer in {timeout:.0f} s"
+        time.sleep(0.3)
+
+
+def stop_group(process: subprocess.Popen, timeout: float = 20) -> None:
+    """Stop a process started with ``start_new_session=True`` and everything it started, by its group id."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()

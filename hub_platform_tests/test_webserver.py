@@ -14,7 +14,7 @@ import pytest
 from hub_platform_tests.conftest import free_port
 
 REPO = Path(__file__).parents[1]
-ZONES = {"raw", "clean", "curated", "product360", "customer360", "forecast", "orders"}
+ZONES = {"raw", "clean", "curated", "product360", "customer360", "forecast", "orders", "review"}
 
 ASSETS = "{ assetNodes { assetKey { path } groupName } }"
 LAUNCH = """

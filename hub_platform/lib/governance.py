@@ -69,10 +69,17 @@ def zones_for(role: str) -> tuple[str, ...]:
     return ALL_ZONES if role == "steward" else () if role == "partner" else ANALYTIC_ZONES
 
 
+IDENTITY_PII = frozenset({"full_name", "national_id", "left_record", "right_record"})
+"""Person-record and review columns that hold personal data under a name of their own: the full-name and
+national-id roles, and the records a review pair shows a steward (JSON of names, dates, addresses)."""
+
+
 @functools.cache
 def pii_names() -> frozenset[str]:
-    """Every column name the contracts classify as PII, with the forms derived from them."""
+    """Every column name the contracts classify as PII, with the forms derived from them (an identity
+    attribute keeps its column's classification as ``attr_<column>``)."""
     declared = {name for contract in default_registry().sources.values() for name in contract.pii_columns}
+    declared |= {f"attr_{name}" for name in declared} | IDENTITY_PII
     return frozenset(declared | {f"{n}{suffix}" for n in declared for suffix in DERIVED_SUFFIXES})
 
 

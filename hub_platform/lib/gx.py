@@ -20,6 +20,7 @@ import pyarrow as pa
 from hub_platform.lib.governance import REDACTED, pii_columns
 from hub_platform.lib.metadata import bounded_text, markdown_table
 from hub_platform.sources.contract import Contract
+from hub_platform.sources.entity import Entity
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
@@ -104,29 +105,29 @@ def table_suite(rules: TableRules, extra: Sequence = ()):
     return suite
 
 
-def contract_rules(contract: Contract) -> TableRules:
-    """A clean feed's rules: the contract's keys (per source), required columns, values and ranges,
-    and lineage on every row."""
-    keys = ("_source", *contract.keys)
-    required = [c.name for c in contract.required_columns] + list(LINEAGE_COLUMNS)
+def contract_rules(shape: Contract | Entity, name: str | None = None) -> TableRules:
+    """A clean feed's rules: the keys (per source), required columns, values and ranges of its shape
+    (the feed's entity, or its contract where no entity is catalogued), and lineage on every row."""
+    keys = ("_source", *shape.keys)
+    required = [c.name for c in shape.required_columns] + list(LINEAGE_COLUMNS)
     return TableRules(
-        name=f"{contract.feed}_contract",
+        name=name or f"{shape.feed}_contract",
         keys=keys,
         not_null=tuple(c for c in required if c not in keys),
-        allowed=tuple((c.name, tuple(c.allowed)) for c in contract.columns if c.allowed is not None),
-        ranges=tuple((c.name, c.min, c.max) for c in contract.columns if c.min is not None or c.max is not None),
+        allowed=tuple((c.name, tuple(c.allowed)) for c in shape.columns if c.allowed is not None),
+        ranges=tuple((c.name, c.min, c.max) for c in shape.columns if c.min is not None or c.max is not None),
     )
 
 
-def suite_for(contract: Contract, extra: Sequence = ()):
-    """The contract's suite: its rules, every declared column present, declared-unique columns unique."""
+def suite_for(shape: Contract | Entity, extra: Sequence = (), name: str | None = None):
+    """The feed's suite: its rules, every declared column present, declared-unique columns unique."""
     gx = _gx()
-    suite = table_suite(contract_rules(contract), extra)
-    for column in contract.columns:
+    suite = table_suite(contract_rules(shape, name), extra)
+    for column in shape.columns:
         expectation = gx.expectations.ExpectColumnToExist(column=column.name)
-        expectation.notes = "declared in the contract"
+        expectation.notes = f"declared in the {'entity' if isinstance(shape, Entity) else 'contract'}"
         suite.add_expectation(expectation)
-        if column.unique and column.name not in contract.keys:
+        if getattr(column, "unique", False) and column.name not in shape.keys:
             unique = gx.expectations.ExpectCompoundColumnsToBeUnique(column_list=["_source", column.name])
             unique.notes = "declared unique per source"
             suite.add_expectation(unique)
@@ -190,8 +191,9 @@ def to_check_result(report: ValidationReport, *, asset_key: dg.AssetKey, check_n
     )
 
 
-def check_table(table: pa.Table, contract: Contract, *, asset_key: dg.AssetKey, extra: Sequence = ()) -> dg.AssetCheckResult:
-    return to_check_result(validate(as_frame(table), suite_for(contract, extra)), asset_key=asset_key)
+def check_table(table: pa.Table, shape: Contract | Entity, *, asset_key: dg.AssetKey, extra: Sequence = (),
+                name: str | None = None) -> dg.AssetCheckResult:
+    return to_check_result(validate(as_frame(table), suite_for(shape, extra, name)), asset_key=asset_key)
 
 
 def check_rules(table: pa.Table, rules: TableRules, *, asset_key: dg.AssetKey) -> dg.AssetCheckResult:

@@ -3,6 +3,8 @@ recorded in truth/faults.csv with what the hub is expected to make of it."""
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pandas as pd
 
@@ -22,7 +24,7 @@ def inject_faults(rng: np.random.Generator, landing) -> pd.DataFrame:
         faults.append({"source": source, "landing_key": key, "fault": fault, "expected": expected})
 
     def csv_of(key: str) -> pd.DataFrame:
-        return pd.read_csv(landing.root / key, dtype=str, keep_default_na=False)
+        return pd.read_csv(io.BytesIO(landing.read(key)), dtype=str, keep_default_na=False)
 
     pos = csv_of(first("pos_north"))
     pos["transaction_id"] = pos.transaction_id + "-F"
@@ -41,17 +43,17 @@ def inject_faults(rng: np.random.Generator, landing) -> pd.DataFrame:
     deliver("web_signups", "signups_bad_encoding", b"".join(text), "bad encoding",
             "the latin-1 line is quarantined as not valid utf-8; the other rows flow", 1)
 
-    calls = (landing.root / first("contact_center_calls")).read_bytes()
+    calls = landing.read(first("contact_center_calls"))
     deliver("contact_center_calls", "calls_truncated", calls[: int(len(calls) * 0.6)], "truncated file",
             "the cut-off last record is quarantined as malformed; complete rows flow", 2)
 
     pings_key = first("pos_south")
-    parquet = (landing.root / pings_key).read_bytes()
+    parquet = landing.read(pings_key)
     deliver("pos_south", "transactions_truncated", parquet[: len(parquet) // 2], "truncated file",
             "unreadable Parquet: the file is rejected in raw and fails in clean with the reason", 3)
 
     duplicated = first("erp_suppliers")
-    deliver("erp_suppliers", "suppliers_resent", (landing.root / duplicated).read_bytes(), "duplicate delivery",
+    deliver("erp_suppliers", "suppliers_resent", landing.read(duplicated), "duplicate delivery",
             f"recorded as a duplicate of {duplicated}; not ingested again", 4)
 
     mails = csv_of(first("email_events"))

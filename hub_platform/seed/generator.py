@@ -1,7 +1,7 @@
 """`hub seed`: realistic, seeded, reproducible sample files for every source system, with ground truth.
 
 Writes ``OUT/landing/<source>/<arrival timestamp>_<name>`` in each source's contract format and
-``OUT/truth/*.csv`` beside it (never inside the landing zone):
+``OUT/truth/*.csv`` beside it (never inside the landing zone); OUT is a folder or an s3:// prefix:
 
 - persons.csv: source, record_key, person_id (which records are the same real person)
 - products.csv: source, code, product_id (which codes are the same product)
@@ -27,6 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from hub_platform.lib.lake.store import Location
 from hub_platform.seed import catalog, operations
 from hub_platform.seed.faults import inject_faults
 from hub_platform.seed.people import noisy_records, true_people
@@ -63,7 +64,7 @@ SCALES = {
 @dataclass
 class SeedSummary:
     scale: str
-    out: Path
+    out: str
     files: Counter = field(default_factory=Counter)
     rows: Counter = field(default_factory=Counter)
     bytes: int = 0
@@ -79,7 +80,7 @@ class SeedSummary:
 class Landing:
     """Writes files for sources in their contract's format, under arrival-ordered keys."""
 
-    def __init__(self, root: Path, summary: SeedSummary):
+    def __init__(self, root: Location, summary: SeedSummary):
         self.root = root
         self.summary = summary
         self.contracts = default_registry().sources
@@ -95,12 +96,13 @@ class Landing:
         return key
 
     def write(self, key: str, data: bytes) -> None:
-        path = self.root / key
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        self.root.write_bytes(data, key)
         self.summary.files[key.split("/", 1)[0]] += 1
         self.summary.bytes += len(data)
         self.keys.append(key)
+
+    def read(self, key: str) -> bytes:
+        return self.root.read_bytes(key)
 
     def deliver_by(self, source: str, frame: pd.DataFrame, when: pd.Series, freq: str, name: str, lag: pd.Timedelta) -> None:
         """One file per period of ``when`` (D, W, MS, or a sub-daily span such as 15min), arriving
@@ -140,16 +142,17 @@ def encode(frame: pd.DataFrame, contract: Contract) -> bytes:
     return "".join(json.dumps(r, default=str, ensure_ascii=False) + "\n" for r in records).encode("utf-8")
 
 
-def generate(scale: str, out: Path, *, seed: int = 7, faults: bool = False) -> SeedSummary:
+def generate(scale: str, out: Path | Location, *, seed: int = 7, faults: bool = False) -> SeedSummary:
+    """Write the sample under ``out`` (a folder, or a Location: a folder or s3:// prefix with its S3 settings)."""
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; use one of {', '.join(SCALES)}")
     started = time.perf_counter()
     size = SCALES[scale]
     rng = np.random.default_rng(seed)
-    summary = SeedSummary(scale, Path(out))
-    landing = Landing(Path(out) / "landing", summary)
-    truth_dir = Path(out) / "truth"
-    truth_dir.mkdir(parents=True, exist_ok=True)
+    out = out if isinstance(out, Location) else Location(str(out))
+    summary = SeedSummary(scale, out.root)
+    landing = Landing(Location(out.uri("landing"), out.s3), summary)
+    truth = Location(out.uri("truth"), out.s3)
     days = operations.period(END, size.days)
     day_lag = pd.Timedelta(hours=1)
 
@@ -245,20 +248,24 @@ def generate(scale: str, out: Path, *, seed: int = 7, faults: bool = False) -> S
         pd.DataFrame({"source": "mobile_signups", "record_key": mobile.user_id, "person_id": mobile.person_id}),
         pd.DataFrame({"source": "contact_center_calls", "record_key": call_log.call_id, "person_id": call_log.person_id}),
     ])
-    persons.to_csv(truth_dir / "persons.csv", index=False)
+    _write_csv(truth, "persons.csv", persons)
     codes = [("erp_products", "sku"), ("web_catalog", "web_product_id"), ("pos", "gtin"), ("pos", "store_item_code"),
              ("erp_purchase_orders", "supplier_part_no")]
-    pd.concat([pd.DataFrame({"source": s, "code": products[c], "product_id": products.product_id}).dropna() for s, c in codes]).to_csv(
-        truth_dir / "products.csv", index=False)
+    _write_csv(truth, "products.csv",
+               pd.concat([pd.DataFrame({"source": s, "code": products[c], "product_id": products.product_id}).dropna() for s, c in codes]))
     deliveries = pd.concat([fleet_truth, carrier_truth], ignore_index=True)
     times = ["promised_start", "promised_end", "actual_arrival"]
-    deliveries.assign(**{c: pd.to_datetime(deliveries[c], utc=True).dt.tz_convert(None).dt.round("s") for c in times}).to_csv(  # UTC
-        truth_dir / "deliveries.csv", index=False)
-    anomalies.to_csv(truth_dir / "sales_anomalies.csv", index=False)
+    _write_csv(truth, "deliveries.csv",  # UTC
+               deliveries.assign(**{c: pd.to_datetime(deliveries[c], utc=True).dt.tz_convert(None).dt.round("s") for c in times}))
+    _write_csv(truth, "sales_anomalies.csv", anomalies)
     if faults:
-        inject_faults(rng, landing).to_csv(truth_dir / "faults.csv", index=False)
+        _write_csv(truth, "faults.csv", inject_faults(rng, landing))
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _write_csv(location: Location, name: str, frame: pd.DataFrame) -> None:
+    location.write_bytes(frame.to_csv(index=False).encode(), name)
 
 
 def _product_snapshots(rng: np.random.Generator, landing: Landing, products: pd.DataFrame, days: pd.DatetimeIndex) -> None:

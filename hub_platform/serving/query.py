@@ -89,12 +89,28 @@ class UnknownProduct(TableNotFound):
     """The published forecast has nothing for this product (or product and location)."""
 
 
-def published_forecast(lake: Lake, product_id: str, location_id: str | None = None) -> pa.Table:
-    """The published forecast of a product (at one location, or all it is sold at): unique_id,
-    product_id, location_id, ds, model, p10, p50, p90, in date order."""
-    filters = [("product_id", "=", product_id)] + ([("location_id", "=", location_id)] if location_id else [])
-    rows = lake.read("forecast", "published", filters=filters)
-    if rows.num_rows == 0:
+class HorizonTooLong(ValueError):
+    """More periods asked for than the published forecast holds."""
+
+
+def published_forecast(lake: Lake, product_id: str, location_id: str | None = None, horizon: int | None = None) -> pa.Table:
+    """The published forecast of a product (at one location, or all it is sold at), the first ``horizon``
+    periods (all when None): unique_id, product_id, location_id, ds, step (periods ahead), model, p10, p50,
+    p90, definition and freq (the periods' frequency), in date order. A table published before forecast
+    definitions existed is the daily one. ``horizon`` beyond the published steps is :class:`HorizonTooLong`."""
+    # filtered in pandas: the forecast assets write ids as string_view, which Delta filters cannot compare yet
+    rows = lake.read("forecast", "published").to_pandas()
+    rows = rows[(rows["product_id"] == product_id) & ((rows["location_id"] == location_id) if location_id else True)]
+    if rows.empty:
         where = f" at {location_id}" if location_id else ""
         raise UnknownProduct(f"no published forecast for product {product_id!r}{where}")
-    return rows.sort_by([("location_id", "ascending"), ("ds", "ascending")])
+    rows = rows.sort_values(["location_id", "ds"], ignore_index=True)
+    defaults = {"step": rows.groupby("location_id").cumcount() + 1, "definition": "daily_store_demand", "freq": "D"}
+    rows = rows.assign(**{k: v for k, v in defaults.items() if k not in rows})
+    published = int(rows["step"].max())
+    if horizon is not None and horizon > published:
+        raise HorizonTooLong(f"the published {rows['definition'].iat[0]} forecast holds {published} periods "
+                             f"({rows['freq'].iat[0]}); asked for {horizon}")
+    shown = rows if horizon is None else rows[rows["step"] <= horizon]
+    return pa.Table.from_pandas(shown[["unique_id", "product_id", "location_id", "ds", "step", "model", "p10", "p50", "p90",
+                                       "definition", "freq"]], preserve_index=False)

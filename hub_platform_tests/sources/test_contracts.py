@@ -51,12 +51,49 @@ def test_a_good_contract_parses():
         (lambda t: t.replace("{type: csv}", "{type: cdc_jsonl}"), "cdc_jsonl and a cdc: section go together"),
         (lambda t: t.replace("keys: [order_id]", "keys: [order_id\n"), "not valid YAML"),
         (lambda _t: "- just a list", "a contract is a YAML mapping"),
+        (lambda t: t.replace("{type: csv}", "{type: csv, compression: rar}"), "format.compression: Input should be 'auto'"),
+        (lambda t: t.replace("{type: csv}", "{type: csv, encoding: klingon}"), "unknown encoding 'klingon'"),
+        (lambda t: t.replace("{type: csv}", "{type: csv, timezone: Mars/Olympus}"), "unknown time zone 'Mars/Olympus'"),
+        (lambda t: t.replace("{type: csv}", "{type: csv, delimiter: ';;'}"), "must be one character"),
+        (lambda t: t.replace("min: 0}", "min: 0, format: '%d/%m/%Y'}"), "format applies to date, timestamp, timestamptz columns"),
+        (lambda t: t.replace("min: 0}", "min: 0, default: cheap}"), "amount: default 'cheap' is not a valid decimal(12,2)"),
+        (lambda t: t.replace("required: true}", "required: true, on_invalid: null}"), "on_invalid: null would empty a required column"),
+        (lambda t: t.replace("required: true}", "required: true, on_invalid: drop}"), "on_invalid: Input should be 'null' or 'quarantine'"),
+        (lambda t: t.replace("min: 0}", "min: 0, decimal_separator: ',', thousands_separator: ','}"), "must differ"),
+        (lambda t: t.replace("standardize: email}", "standardize: email, decimal_separator: ','}"), "apply to int, float and decimal"),
+        (lambda t: t.replace("standardize: email}", "standardize: email, source: mail, derive: {concat: [a, b]}}"), "not both"),
+        (lambda t: t.replace("standardize: email}", "standardize: email, derive: {concat: [a]}}"), "at least two file columns"),
+        (lambda t: t.replace("standardize: email}", "standardize: email, derive: {concat: [a, b], coalesce: [a, b]}}"), "exactly one of"),
+        (lambda t: t.replace("- {name: email, type: string, pii: true, standardize: email}",
+                             "- {name: at, type: date, format: 'day %q'}"), "has no date directive"),
     ],
 )
 def test_malformed_contracts_are_rejected_with_a_clear_reason(edit, message):
     with pytest.raises(ContractError, match="shop_orders.yaml") as caught:
         parse_contract(edit(GOOD), origin="contracts/shop_orders.yaml")
     assert message in str(caught.value)
+
+
+def test_real_file_options_parse():
+    contract = parse_contract(GOOD.replace("{type: csv}", "{type: csv, compression: gzip, null_values: ['N/A']}") + """
+  - {name: shipped, type: date, format: ["%d-%b-%y", "%m/%d/%Y"], on_invalid: quarantine}
+  - {name: weight, type: float, on_invalid: null, null_values: [], thousands_separator: ","}
+  - {name: currency, type: string, default: USD}
+  - {name: street, type: string, derive: {concat: [house_no, street_name], separator: " "}}
+""")
+    assert contract.format.compression == "gzip" and contract.format.null_values == ["N/A"]
+    shipped, weight, currency, street = (contract.column(n) for n in ("shipped", "weight", "currency", "street"))
+    assert shipped.format == ["%d-%b-%y", "%m/%d/%Y"] and shipped.quarantines_invalid
+    assert weight.on_invalid == "null" and not weight.quarantines_invalid and weight.null_values == []
+    assert contract.column("order_id").quarantines_invalid and not contract.column("email").quarantines_invalid
+    assert currency.default_text == "USD" and street.file_columns == ["house_no", "street_name"]
+    assert contract.missing_required(["amount"]) == ["order_id"]
+
+
+def test_a_fingerprint_follows_meaning_not_layout():
+    reflowed = GOOD.replace("keys: [order_id]", "keys:\n  - order_id  # the business key")
+    assert parse_contract(reflowed).fingerprint() == parse_contract(GOOD).fingerprint()
+    assert parse_contract(GOOD.replace("min: 0}", "min: 1}")).fingerprint() != parse_contract(GOOD).fingerprint()
 
 
 def test_file_name_must_match_the_source_name(tmp_path):

@@ -29,11 +29,12 @@ class Accounting:
 def account(manifest: pa.Table, ledger: pa.Table) -> Accounting:
     """``manifest``: the feed's raw deliveries; ``ledger``: the clean zone's file accounting for it."""
     held = manifest.filter(pc.not_equal(manifest["status"], "duplicate")).to_pylist()
-    by_checksum = {row["checksum"]: row for row in ledger.to_pylist()}
-    unprocessed = [m["landing_key"] for m in held if m["checksum"] not in by_checksum]
+    entries = sorted(ledger.to_pylist(), key=lambda row: row["processed_at"])
+    by_delivery = {(row["source"], row["checksum"]): row for row in entries}  # the latest verdict on each
+    unprocessed = [m["landing_key"] for m in held if (m["source"], m["checksum"]) not in by_delivery]
     mismatched, failed = [], []
     for delivery in held:
-        entry = by_checksum.get(delivery["checksum"])
+        entry = by_delivery.get((delivery["source"], delivery["checksum"]))
         if entry is None:
             continue
         if entry["status"] == "failed":
@@ -53,7 +54,7 @@ def account(manifest: pa.Table, ledger: pa.Table) -> Accounting:
                     "rows_quarantined": entry["rows_quarantined"],
                 }
             )
-    processed = [by_checksum[m["checksum"]] for m in held if m["checksum"] in by_checksum]
+    processed = [by_delivery[m["source"], m["checksum"]] for m in held if (m["source"], m["checksum"]) in by_delivery]
     return Accounting(
         files=len(held),
         rows_in_files=sum(e["rows_in_file"] or 0 for e in processed),

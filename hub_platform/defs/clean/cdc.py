@@ -8,6 +8,7 @@ cannot overwrite a newer one, and a late update cannot resurrect a row deleted a
 from __future__ import annotations
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from hub_platform.defs.clean.dedupe import last_per_group
 from hub_platform.sources.contract import Contract
@@ -30,3 +31,9 @@ def delete_condition(contract: Contract, alias: str = "s") -> str:
     codes = sorted(code for code, meaning in contract.cdc.operations.items() if meaning == "delete")
     quoted = ", ".join("'" + code.replace("'", "''") + "'" for code in codes)
     return f"{alias}.`{contract.cdc.operation}` IN ({quoted})"
+
+
+def is_delete(events: pa.Table, contract: Contract) -> pa.Array:
+    """True where an event is a delete (what a rebuilt state table must not hold)."""
+    codes = [code for code, meaning in contract.cdc.operations.items() if meaning == "delete"]
+    return pc.fill_null(pc.is_in(events[contract.cdc.operation], pa.array(codes, pa.string())), False)

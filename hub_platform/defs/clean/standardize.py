@@ -20,6 +20,8 @@ import pandas as pd
 import phonenumbers
 import pycountry
 
+from hub_platform.sources.reference import alias_key, country_aliases, currency_aliases
+
 Result = tuple[str | None, str | None]  # (value, error)
 
 
@@ -181,21 +183,13 @@ def _postcode_one(value: str, region: str | None) -> Result:
     return (match.expand(layout) if layout else match.group(0)), None
 
 
-# -- countries and currencies -----------------------------------------------------------------------
-_COUNTRY_ALIASES = {
-    "UK": "GB", "GREAT BRITAIN": "GB", "ENGLAND": "GB", "SCOTLAND": "GB", "WALES": "GB", "UNITED KINGDOM": "GB",
-    "USA": "US", "U.S.A.": "US", "U.S.": "US", "AMERICA": "US", "UNITED STATES OF AMERICA": "US",
-    "DEUTSCHLAND": "DE", "GERMANY": "DE", "ALLEMAGNE": "DE", "HOLLAND": "NL", "NEDERLAND": "NL",
-    "THE NETHERLANDS": "NL", "FRANKRIJK": "FR", "ESPAÑA": "ES", "ESPANA": "ES", "ITALIA": "IT",
-    "ÖSTERREICH": "AT", "OSTERREICH": "AT", "SCHWEIZ": "CH", "SUISSE": "CH", "BELGIË": "BE", "BELGIQUE": "BE",
-}
-
-
+# -- countries and currencies (aliases pycountry does not know: sources/reference/*_aliases.csv) ------
 @cache
 def _country_one(value: str) -> Result:
-    key = re.sub(r"\s+", " ", value.strip()).upper()
-    if key in _COUNTRY_ALIASES:
-        return _COUNTRY_ALIASES[key], None
+    key = alias_key(value)
+    aliases = country_aliases()
+    if key in aliases:
+        return aliases[key], None
     try:
         found = pycountry.countries.lookup(key)
     except LookupError:
@@ -207,12 +201,9 @@ def country_codes(values: pd.Series) -> Standardized:
     return _per_distinct(values, _country_one)
 
 
-_CURRENCY_SYMBOLS = {"€": "EUR", "$": "USD", "US$": "USD", "£": "GBP", "¥": "JPY", "CHF": "CHF"}
-
-
 @cache
 def _currency_one(value: str) -> Result:
-    code = _CURRENCY_SYMBOLS.get(value, value.upper())
+    code = currency_aliases().get(alias_key(value), value.upper())
     if pycountry.currencies.get(alpha_3=code) is None:
         return None, f"'{value}' is not an ISO 4217 currency"
     return code, None

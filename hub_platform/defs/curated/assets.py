@@ -15,7 +15,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyspark.sql import functions as F
 
-from hub_platform.defs.clean.assets import clean_history, clean_key
 from hub_platform.defs.curated import (
     activity,
     master_data,
@@ -26,13 +25,17 @@ from hub_platform.defs.curated import (
     sales_orders,
     shipments,
 )
+from hub_platform.defs.curated.entities import Entities
 from hub_platform.defs.curated.keys import surrogate_key
 from hub_platform.defs.curated.matching_quality import label_quality, matching_quality
+from hub_platform.defs.curated.procurement import procurement_lines, purchase_orders, suppliers
 from hub_platform.defs.curated.sales_orders import CHANNELS
 from hub_platform.defs.review.assets import LABELS_KEY
+from hub_platform.lib.automation import FOLLOWS_UPSTREAM
 from hub_platform.lib.metadata import markdown_table
-from hub_platform.lib.tables import Findings, Inputs, SideTable, TableSpec, Zone, table_assets
-from hub_platform.sources.reference import REFERENCE_DIR, SHIPMENT_STATUSES, carrier_status_map
+from hub_platform.lib.tables import Findings, Inputs, SideTable, TableSpec, Zone, as_arrow, table_assets
+from hub_platform.sources.contract import Registry
+from hub_platform.sources.reference import REFERENCE_DIR, SHIPMENT_STATUSES, carrier_status_map, shipment_modes
 
 OWNER = "team:supply-chain-data"
 
@@ -48,19 +51,38 @@ LOCATION = _spec(
     not_null=("location_id", "location_type", "timezone"),
     allowed=(("location_type", ("dc", "store", "plant", "customer_drop", "online")),),
 )
-SUPPLIER = _spec("supplier", ("supplier_key",), "Suppliers with their contractual lead times.", not_null=("supplier_id",))
+SUPPLIER = _spec(
+    "supplier", ("supplier_key",), "Suppliers with their contractual lead times.", not_null=("supplier_id",),
+    columns={
+        "supplier_name": "The supplier's name.",
+        "contact_email": "The supplier's order desk e-mail.",
+        "lead_time_days": "Contractual lead time in days.",
+    },
+)
 VEHICLE = _spec(
     "vehicle", ("vehicle_key",), "Delivery vehicles, their depot, capacity and driver.",
     not_null=("vehicle_id", "depot_id", "capacity_units"),
+    columns={
+        "depot_location_key": "Surrogate key of the van's depot location.",
+        "driver_name": "The regular driver's name.",
+    },
 )
 PRODUCT_XREF = _spec(
     "product_xref", ("code_type", "system", "code"),
     "Cross-reference: every code any system uses for a product (SKUs of every system of record, GTIN, web id, store "
-    "item code, supplier part number) with the system that issued it, the product it names, the matching rule, score "
-    "and evidence. Precision and recall are in the metadata: against the sample's ground truth where it exists, "
-    "else against stewards' labels from the review queue.",
+    "item code, supplier part number, an item purchase lines name only in words) with the system that issued it, the "
+    "product it names, the matching rule, score and evidence. Precision and recall are in the metadata: against the "
+    "sample's ground truth where it exists, else against stewards' labels from the review queue.",
     not_null=("product_id", "product_key", "match_rule", "system"),
     allowed=(("match_rule", product_matching.MATCH_RULES), ("code_type", product_matching.CODE_TYPES)),
+    columns={
+        "code_type": "Which kind of code: sku, gtin, web id, store item code, supplier part number or source item.",
+        "system": "The system that issued the code (a source's namespace; gs1 for barcodes, pos for till item codes).",
+        "code": "The code as the system uses it.",
+        "match_rule": "How the code was linked: system_of_record, gtin, purchase_order, fuzzy or unmatched.",
+        "match_score": "Strength of the link from 0 to 1 (1 for exact rules; the scorer's match probability for fuzzy).",
+        "evidence": "Why the code was linked (or not), in words.",
+    },
 )
 PRODUCT_PAIRS = _spec(
     "product_pairs", ("left_id", "right_id"),
@@ -80,6 +102,9 @@ PRICE = _spec(
     "List prices, effective-dated (type 2): one row per price version with valid_from, valid_to and is_current. "
     "Prices for a SKU the product master does not hold are in quarantine/unknown_price_sku with the reason.",
     not_null=("product_id", "price", "is_current"),
+    columns={
+        "price": "List price in the row's currency.",
+    },
 )
 SALES_ORDER = _spec(
     "sales_order", ("order_key",),
@@ -99,28 +124,59 @@ DAILY_SALES = _spec(
     "daily_sales", ("product_key", "location_key", "sales_date", "channel", "currency"),
     "Units and revenue by product, location, local day and channel (days without sales are absent).",
     not_null=("units", "revenue"),
+    columns={
+        "orders": "Number of orders (baskets) with the product that day.",
+    },
 )
 PURCHASE_ORDER = _spec(
-    "purchase_order", ("po_id", "line_no"),
-    "Purchase order lines with observed lead time, on-time receipt and fill rate.",
-    not_null=("product_key", "supplier_key", "qty", "order_date"),
+    "purchase_order", ("source", "po_id", "line_no"),
+    "Purchase order lines of every source that states them (ERP procurement, shipment-line extracts), with observed "
+    "lead time, on-time receipt and fill rate; suppliers and products matched or created (procurement.py). A "
+    "shipment extract may not say when a line was ordered: its order_date and lead time are then empty.",
+    not_null=("product_key", "supplier_key", "qty"),
+    columns={
+        "supplier_part_no": "The supplier's own code for the product.",
+        "order_date": "Day the purchase order was placed (empty where a shipment extract does not say).",
+        "expected_date": "Day the supplier promised delivery.",
+        "received_date": "Day the goods were received; empty while open.",
+        "received_qty": "Units received.",
+        "is_open": "True while nothing has been received.",
+        "lead_time_days": "Observed lead time of this line: received_date - order_date, in days.",
+        "on_time": "True when received by the expected date.",
+        "fill_rate": "received_qty / qty.",
+    },
 )
 CARRIER_STATUS_MAP = _spec(
     "carrier_status_map", ("carrier", "status_code"),
     "Each carrier's status codes mapped to the canonical shipment statuses. Data, not code: edit "
     "hub_platform/sources/reference/carrier_status.csv and rematerialize.",
     not_null=("status",), allowed=(("status", SHIPMENT_STATUSES),),
+    columns={
+        "meaning": "What the carrier's code means, in the carrier's words.",
+        "status": "The canonical shipment status the code maps to.",
+    },
 )
 SHIPMENT_EVENT = _spec(
     "shipment_event", ("shipment_key", "status_code", "event_at"),
     "Carrier tracking events in the canonical status vocabulary. Events whose code is not mapped are in "
     "quarantine/unmapped_carrier_status with the reason.",
     not_null=("status", "event_at", "carrier"), allowed=(("status", SHIPMENT_STATUSES),),
+    columns={
+        "location_text": "Where the carrier says the event happened, as text.",
+        "status": "The canonical shipment status of the event.",
+    },
 )
 SHIPMENT = _spec(
     "shipment", ("shipment_key",),
     "One row per carrier shipment: first and last event, current status, delivery time, exceptions, on-time.",
     not_null=("tracking_no", "carrier", "status"), allowed=(("status", SHIPMENT_STATUSES),),
+    columns={
+        "first_event_at": "First tracking event (UTC).",
+        "last_event_at": "Latest tracking event (UTC).",
+        "delivered_at": "When the carrier reported delivery (UTC); empty until then.",
+        "exceptions": "Number of exception events (failed attempts, damage, delays).",
+        "status": "Current canonical shipment status.",
+    },
 )
 INVENTORY_POSITION = _spec(
     "inventory_position", ("product_key", "location_key", "snapshot_date"),
@@ -131,11 +187,24 @@ PRODUCTION_OUTPUT = _spec(
     "production_output", ("plant_id", "line_id", "shift_start"),
     "Good and scrap units per plant, line and shift, with the scrap rate.",
     not_null=("product_key", "good_units"),
+    columns={
+        "plant_location_key": "Surrogate key of the plant's location.",
+        "plant_id": "The plant's code.",
+        "line_id": "Production line within the plant.",
+        "shift_start": "When the shift started (UTC).",
+        "good_units": "Units produced to specification.",
+        "scrap_units": "Units scrapped.",
+        "scrap_rate": "scrap_units / (good_units + scrap_units).",
+    },
 )
 WEB_EVENT = _spec(
     "web_event", ("session_id", "event_at", "product_key", "event_type"),
     "Web and app events (views, add-to-cart, purchases) keyed to harmonized products.",
     not_null=("product_key",), allowed=(("event_type", ("view", "add_to_cart", "purchase")),),
+    columns={
+        "event_type": "view, add_to_cart or purchase.",
+        "event_at": "When the event happened (UTC).",
+    },
 )
 INVENTORY_PLANNING = _spec(
     "inventory_planning", ("product_key", "location_key"),
@@ -148,10 +217,6 @@ INVENTORY_PLANNING = _spec(
 
 def _tables(specs: list[TableSpec], deps: list[dg.AssetKey], build, **kwargs) -> dg.AssetsDefinition:
     return table_assets(specs, deps=deps, build=build, group="curated", owners=[OWNER], **kwargs)
-
-
-def _clean(*feeds: str) -> list[dg.AssetKey]:
-    return [clean_key(feed) for feed in feeds]
 
 
 def _xref_report(tables: dict[str, pa.Table], read: Inputs) -> Findings:
@@ -179,102 +244,118 @@ def _xref_report(tables: dict[str, pa.Table], read: Inputs) -> Findings:
     return Findings(metadata={"product_xref": metadata})
 
 
-def _location(read: Inputs):
-    return {"location": master_data.locations(read.clean("erp_locations"), read.clean("erp_sales_orders"))}
-
-
-def _supplier(read: Inputs):
-    return {"supplier": master_data.suppliers(read.clean("erp_suppliers"))}
-
-
-def _vehicle(read: Inputs):
-    return {"vehicle": master_data.vehicles(read.clean("erp_fleet"))}
-
-
-# clean/erp_products_history is clean/erp_products' side table: declared as a side input, not a dep
-PRODUCT_FEEDS = tuple(name for name in product_matching.FEED_COLUMNS if name != "erp_products_history")
-
-
 def _review_labels(read: Inputs) -> pd.DataFrame | None:
     """Stewards' labels from `hub review` (None before the first one is stored)."""
     return read.pandas("review", "labels") if read.exists("review", "labels") else None
 
 
-def _product_xref(read: Inputs):
-    def feed(name: str) -> pd.DataFrame:
-        """A clean feed with the columns matching reads; a feed that has never delivered is empty."""
-        if not read.exists("clean", name):
-            return product_matching.empty(name)
-        frame = read.pandas("clean", name)
-        wanted = product_matching.FEED_COLUMNS[name]
-        return frame.reindex(columns=wanted)[wanted]
+def _builds(entities: Entities) -> dict:
+    """Every curated build, reading entities (every feed of each) rather than named feeds."""
+    entity = entities.read
 
-    labels = product_matching.labelled_pairs(_review_labels(read))
-    linking = product_matching.link_products(product_matching.ProductFeeds(**{name: feed(name) for name in product_matching.FEED_COLUMNS}), labels)
-    schema = "code_type string, system string, code string, product_id string, match_rule string, match_score double, " \
-             "evidence string, sources string"
-    xref = read.spark.createDataFrame(linking.xref[product_matching.XREF_COLUMNS], schema)
-    xref = xref.select("code_type", "system", "code", "product_id", surrogate_key("product", F.col("product_id")).alias("product_key"),
-                       "match_rule", "match_score", "evidence", "sources")
-    return {"product_xref": xref, "product_pairs": linking.pairs}
+    def procurement(read: Inputs):
+        return procurement_lines(entity(read, "purchase_order_line"), entity(read, "shipment_line"))
 
+    def location(read: Inputs):
+        return {"location": master_data.locations(entity(read, "location"), entity(read, "b2b_order"))}
 
-def _product(read: Inputs):
-    items = read.clean("pos_transactions").groupBy("item_code").agg(
-        F.max("item_description").alias("item_description"), F.min("_received_at").alias("first_seen")
-    )
-    return {"product": products.product_dimension(
-        read.clean("erp_products_history"), read.clean("web_catalog"), items, read.curated("product_xref")
-    )}
+    def supplier(read: Inputs):
+        return {"supplier": suppliers(entity(read, "supplier"), procurement(read))}
 
+    def vehicle(read: Inputs):
+        return {"vehicle": master_data.vehicles(entity(read, "vehicle"))}
 
-def _price(read: Inputs):
-    prices, unknown = products.price_dimension(read.clean("erp_prices"), read.curated("product_xref"))
-    return {"price": prices, "unknown_price_sku": unknown}
+    def masters(read: Inputs, history: bool):
+        primary = entities.primary_namespace("product")
+        rows = entity(read, "product", history=history)
+        return rows.withColumn("_anchor", F.lit(True) if primary is None else F.col("_namespace") == primary)
 
+    def product_xref(read: Inputs):
+        def collected(frame, name: str) -> pd.DataFrame:
+            return as_arrow(frame.select(*product_matching.INPUT_COLUMNS[name])).to_pandas()
 
-def _sales(read: Inputs):
-    headers, lines, orphans = sales_orders.sales_orders(
-        read.clean("erp_sales_orders"), read.clean("erp_sales_order_lines"), read.clean("web_orders"),
-        read.clean("pos_transactions"), read.curated("product_xref"), read.curated("location"),
-    )
-    return {"sales_order": headers, "sales_order_line": lines, "orphan_order_lines": orphans}
+        feeds = product_matching.ProductFeeds(
+            products=collected(masters(read, False), "products"), product_history=collected(masters(read, True), "product_history"),
+            catalog_items=collected(entity(read, "catalog_item"), "catalog_items"),
+            store_items=collected(product_matching.till_items(entity(read, "store_sale_line")), "store_items"),
+            procurement_lines=collected(procurement(read), "procurement_lines"), prices=collected(entity(read, "price"), "prices"),
+        )
+        labels = product_matching.labelled_pairs(_review_labels(read))
+        linking = product_matching.link_products(feeds, labels)
+        schema = "code_type string, system string, code string, product_id string, match_rule string, match_score double, " \
+                 "evidence string, sources string"
+        xref = read.spark.createDataFrame(linking.xref[product_matching.XREF_COLUMNS], schema).select(
+            "code_type", "system", "code", "product_id", surrogate_key("product", F.col("product_id")).alias("product_key"),
+            "match_rule", "match_score", "evidence", "sources")
+        return {"product_xref": xref, "product_pairs": linking.pairs}
+
+    def product(read: Inputs):
+        tills = entity(read, "store_sale_line").groupBy("item_code").agg(
+            F.max("item_description").alias("description"), F.min("_received_at").alias("first_seen")
+        ).select(F.lit("store_item_code").alias("code_type"), F.col("item_code").alias("code"), "description", "first_seen",
+                 F.lit("pos").alias("master_source"))
+        named = procurement(read).where(F.col("product_code_type") == "source_item").groupBy("product_code").agg(
+            F.max("product_name").alias("description"), F.min("_received_at").alias("first_seen"), F.min("_source").alias("master_source")
+        ).select(F.lit("source_item").alias("code_type"), F.col("product_code").alias("code"), "description", "first_seen", "master_source")
+        return {"product": products.product_dimension(
+            masters(read, True), entity(read, "catalog_item"), tills.unionByName(named), read.curated("product_xref"))}
+
+    def price(read: Inputs):
+        prices, unknown = products.price_dimension(entity(read, "price"), read.curated("product_xref"))
+        return {"price": prices, "unknown_price_sku": unknown}
+
+    def sales(read: Inputs):
+        headers, lines, orphans = sales_orders.sales_orders(
+            entity(read, "b2b_order"), entity(read, "b2b_order_line"), entity(read, "online_order_line"),
+            entity(read, "store_sale_line"), read.curated("product_xref"), read.curated("location"),
+        )
+        return {"sales_order": headers, "sales_order_line": lines, "orphan_order_lines": orphans}
+
+    def purchase_order(read: Inputs):
+        return {"purchase_order": purchase_orders(procurement(read), read.curated("product_xref"), read.curated("supplier"))}
+
+    def shipment(read: Inputs):
+        sales = read.curated("sales_order")
+        events, unmapped = shipments.shipment_events(entity(read, "carrier_event"), read.curated("carrier_status_map"), sales)
+        modes = read.spark.createDataFrame(shipment_modes()[["text", "mode"]])
+        freight = shipments.freight_shipments(shipments.canonical_modes(entity(read, "shipment_line"), modes))
+        every = shipments.shipments(events, sales).unionByName(freight)
+        return {"shipment_event": events, "shipment": every, "unmapped_carrier_status": unmapped}
+
+    def inventory_position(read: Inputs):
+        return {"inventory_position": activity.inventory_positions(
+            entity(read, "inventory_snapshot"), read.curated("product_xref"), read.curated("location"))}
+
+    def production_output(read: Inputs):
+        return {"production_output": activity.production_output(
+            entity(read, "production_count"), read.curated("product_xref"), read.curated("location"))}
+
+    def web_event(read: Inputs):
+        return {"web_event": activity.web_events(entity(read, "web_event"), read.curated("product_xref"))}
+
+    return {"location": location, "supplier": supplier, "vehicle": vehicle, "product_xref": product_xref, "product": product,
+            "price": price, "sales": sales, "purchase_order": purchase_order, "shipment": shipment,
+            "inventory_position": inventory_position, "production_output": production_output, "web_event": web_event}
 
 
 def _daily_sales(read: Inputs):
     return {"daily_sales": sales_orders.daily_sales(read.curated("sales_order_line"))}
 
 
-def _purchase_order(read: Inputs):
-    return {"purchase_order": sales_orders.purchase_orders(
-        read.clean("erp_purchase_orders"), read.curated("product_xref"), read.curated("supplier")
-    )}
-
-
-def _shipments(read: Inputs):
-    sales = read.curated("sales_order")
-    events, unmapped = shipments.shipment_events(read.clean("carrier_events"), read.curated("carrier_status_map"), sales)
-    return {"shipment_event": events, "shipment": shipments.shipments(events, sales), "unmapped_carrier_status": unmapped}
-
-
 def _carrier_status_map(read: Inputs):
     return {"carrier_status_map": read.spark.createDataFrame(carrier_status_map())}
 
 
-def _inventory_position(read: Inputs):
-    return {"inventory_position": activity.inventory_positions(
-        read.clean("erp_inventory"), read.curated("product_xref"), read.curated("location")
-    )}
-
-
-def _production_output(read: Inputs):
-    return {"production_output": activity.production_output(
-        read.clean("shop_floor_production"), read.curated("product_xref"), read.curated("location")
-    )}
-
-
-def _web_event(read: Inputs):
-    return {"web_event": activity.web_events(read.clean("web_clickstream"), read.curated("product_xref"))}
+def _shipment_report(tables: dict[str, pa.Table], _read: Inputs) -> Findings:
+    shipped = tables["shipment"]
+    freight = shipped.filter(pc.equal(shipped["kind"], "freight"))
+    unmapped = freight.filter(pc.and_(pc.is_null(freight["mode"]), pc.is_valid(freight["mode_text"])))
+    texts = sorted(set(unmapped["mode_text"].to_pylist()))
+    return Findings(metadata={"shipment": {
+        "freight_shipments": freight.num_rows,
+        "unmapped_modes": dg.MetadataValue.json(
+            {"texts": texts, "fix": "add a row per text to hub_platform/sources/reference/shipment_modes.csv"} if texts else {}),
+    }})
 
 
 def _inventory_planning(read: Inputs):
@@ -293,7 +374,7 @@ def planning_summary(plan: pa.Table) -> dict[str, dg.MetadataValue]:
     by_risk = {r["stockout_risk"]: r["product_key_count"] for r in plan.group_by("stockout_risk").aggregate([("product_key", "count")]).to_pylist()}
     urgent = plan.filter(pc.equal(plan["stockout_risk"], "high")).sort_by([("days_of_cover", "ascending")])
     columns = ["product_id", "location_id", "on_hand", "in_transit", "demand_per_day", "days_of_cover", "lead_time_days",
-               "reorder_point", "suggested_order_qty"]
+               "reorder_point", "suggested_order_qty", "risk_reason"]
     lines = [f"**{plan.num_rows:,} product-locations** on the stock snapshot of "
              f"{pc.max(plan['snapshot_date']).as_py() if plan.num_rows else '—'}; demand from "
              f"{', '.join(sorted(set(plan['demand_source'].to_pylist()))) or '—'}.", "",
@@ -301,14 +382,29 @@ def planning_summary(plan: pa.Table) -> dict[str, dg.MetadataValue]:
     lines += [f"| {risk} | {by_risk.get(risk, 0):,} |" for risk in ("high", "medium", "low", "none")]
     lines += ["", f"Suggested orders: **{pc.sum(plan['suggested_order_qty']).as_py() or 0:,} units** over "
               f"{pc.sum(pc.greater(plan['suggested_order_qty'], 0)).as_py() or 0:,} product-locations.", "",
-              "Most urgent (high risk, fewest days of cover):", "", markdown_table(urgent, columns, limit=15)]
+              *_why_high(urgent), "Most urgent (high risk, fewest days of cover):", "", markdown_table(urgent, columns, limit=15)]
     return {"summary": dg.MetadataValue.md("\n".join(lines)), "by_risk": dg.MetadataValue.json(by_risk)}
 
 
-def _reference_version() -> str:
-    """The mapping file's content hash: editing the file is a new code version, so automation
-    rematerializes the map and everything downstream of it."""
-    return hashlib.sha256((REFERENCE_DIR / "carrier_status.csv").read_bytes()).hexdigest()[:12]
+def _why_high(high: pa.Table) -> list[str]:
+    """What drives the high risks, in figures: their typical cover against their typical lead time."""
+    if high.num_rows == 0:
+        return []
+    cover = pc.approximate_median(high["days_of_cover"]).as_py()
+    lead = pc.approximate_median(high["lead_time_days"]).as_py()
+    sources = {r["lead_time_source"]: r["lead_time_source_count"] for r in
+               high.group_by("lead_time_source").aggregate([("lead_time_source", "count")]).to_pylist()}
+    return [f"Why high: on hand runs out before an order placed now arrives; among them the median cover is "
+            f"{cover or 0:.1f} days against a median lead time of {lead or 0:.1f} days (lead time "
+            + ", ".join(f"{source or 'unknown'} for {n:,}" for source, n in sorted(sources.items(), key=str)) + "). "
+            "Lead times are the supplier's: a store restocked from a DC more often than that is shown at more risk "
+            "than it is.", ""]
+
+
+def _reference_version(name: str) -> str:
+    """A reference file's content hash: editing the file is a new code version, so automation
+    rematerializes what reads it and everything downstream."""
+    return hashlib.sha256((REFERENCE_DIR / name).read_bytes()).hexdigest()[:12]
 
 
 def _quarantine(name: str) -> SideTable:
@@ -316,30 +412,39 @@ def _quarantine(name: str) -> SideTable:
     return SideTable("quarantine", name, ("_file_checksum", "_row_number"))
 
 
-def curated_assets() -> list[dg.AssetsDefinition]:
+def curated_assets(registry: Registry) -> list[dg.AssetsDefinition]:
+    """The curated zone's assets; each reads entities, so its inputs are every clean feed of them."""
+    entities = Entities(registry)
+    build = _builds(entities)
+    feeds = entities.deps
     xref, location, product = curated_key("product_xref"), curated_key("location"), curated_key("product")
+    procurement = ("purchase_order_line", "shipment_line")
     return [
-        _tables([LOCATION], _clean("erp_locations", "erp_sales_orders"), _location),
-        _tables([SUPPLIER], _clean("erp_suppliers"), _supplier),
-        _tables([VEHICLE], _clean("erp_fleet"), _vehicle),
-        _tables([PRODUCT_XREF, PRODUCT_PAIRS], [*_clean(*PRODUCT_FEEDS), LABELS_KEY], _product_xref,
-                report=_xref_report, name="curated__product_matching", side_inputs=[clean_history("erp_products")]),
-        _tables([PRODUCT], [*_clean("erp_products", "web_catalog", "pos_transactions"), xref], _product,
-                side_inputs=[clean_history("erp_products")]),
-        _tables([PRICE], [*_clean("erp_prices"), xref], _price, side_tables={"unknown_price_sku": _quarantine("unknown_price_sku")}),
+        _tables([LOCATION], feeds("location", "b2b_order"), build["location"]),
+        _tables([SUPPLIER], feeds("supplier", *procurement), build["supplier"]),
+        _tables([VEHICLE], feeds("vehicle"), build["vehicle"]),
+        _tables([PRODUCT_XREF, PRODUCT_PAIRS], [*feeds("product", "catalog_item", "store_sale_line", *procurement, "price"), LABELS_KEY],
+                build["product_xref"], report=_xref_report, name="curated__product_matching",
+                side_inputs=entities.histories("product")),
+        _tables([PRODUCT], [*feeds("product", "catalog_item", "store_sale_line", *procurement), xref], build["product"],
+                side_inputs=entities.histories("product")),
+        _tables([PRICE], [*feeds("price"), xref], build["price"], side_tables={"unknown_price_sku": _quarantine("unknown_price_sku")}),
         _tables([SALES_ORDER, SALES_ORDER_LINE],
-                [*_clean("erp_sales_orders", "erp_sales_order_lines", "web_orders", "pos_transactions"), xref, location], _sales,
+                [*feeds("b2b_order", "b2b_order_line", "online_order_line", "store_sale_line"), xref, location], build["sales"],
                 name="curated__sales_orders", side_tables={"orphan_order_lines": _quarantine("orphan_order_lines")}),
         _tables([DAILY_SALES], [curated_key("sales_order_line")], _daily_sales),
-        _tables([PURCHASE_ORDER], [*_clean("erp_purchase_orders"), xref, curated_key("supplier")], _purchase_order),
-        _tables([CARRIER_STATUS_MAP], [], _carrier_status_map, code_version=_reference_version(),
+        _tables([PURCHASE_ORDER], [*feeds(*procurement), xref, curated_key("supplier")], build["purchase_order"]),
+        _tables([CARRIER_STATUS_MAP], [], _carrier_status_map, code_version=_reference_version("carrier_status.csv"),
                 automation_condition=dg.AutomationCondition.eager() | dg.AutomationCondition.code_version_changed()),
-        _tables([SHIPMENT_EVENT, SHIPMENT], [*_clean("carrier_events"), curated_key("carrier_status_map"), curated_key("sales_order")],
-                _shipments, name="curated__shipments",
+        _tables([SHIPMENT_EVENT, SHIPMENT], [*feeds("carrier_event", "shipment_line"), curated_key("carrier_status_map"),
+                                             curated_key("sales_order")],
+                build["shipment"], name="curated__shipments", report=_shipment_report,
+                code_version=_reference_version("shipment_modes.csv"),
+                automation_condition=FOLLOWS_UPSTREAM | dg.AutomationCondition.code_version_changed(),
                 side_tables={"unmapped_carrier_status": _quarantine("unmapped_carrier_status")}),
-        _tables([INVENTORY_POSITION], [*_clean("erp_inventory"), xref, location], _inventory_position),
-        _tables([PRODUCTION_OUTPUT], [*_clean("shop_floor_production"), xref, location], _production_output),
-        _tables([WEB_EVENT], [*_clean("web_clickstream"), xref], _web_event),
+        _tables([INVENTORY_POSITION], [*feeds("inventory_snapshot"), xref, location], build["inventory_position"]),
+        _tables([PRODUCTION_OUTPUT], [*feeds("production_count"), xref, location], build["production_output"]),
+        _tables([WEB_EVENT], [*feeds("web_event"), xref], build["web_event"]),
         _tables([INVENTORY_PLANNING],
                 [curated_key("inventory_position"), curated_key("daily_sales"), product, curated_key("supplier"), curated_key("purchase_order")],
                 _inventory_planning, report=_planning_report),

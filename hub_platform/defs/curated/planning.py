@@ -20,6 +20,7 @@ For each product at each location, on the latest stock snapshot:
     stock-out risk          = high   when on hand < d · L  (it runs out before an order placed now arrives)
                               medium when IP < ROP           (below the reorder point)
                               low    otherwise; none when there is no demand
+    risk_reason             = the same in words, with the figures it was judged on
 """
 
 from __future__ import annotations
@@ -135,4 +136,25 @@ def inventory_plan(latest: DataFrame, demand: DataFrame, lead: DataFrame) -> Dat
         .when(position < reorder_point, F.lit("medium"))
         .otherwise(F.lit("low"))
         .alias("stockout_risk"),
+        _risk_reason(d, lead_days, position, reorder_point).alias("risk_reason"),
+    )
+
+
+def _number(column: F.Column, decimals: int = 1) -> F.Column:
+    return F.format_number(column.cast("double"), decimals)
+
+
+def _risk_reason(d: F.Column, lead_days: F.Column, position: F.Column, reorder_point: F.Column) -> F.Column:
+    """The stock-out risk in words, with the figures it was judged on (the same tests as stockout_risk)."""
+    lead = F.concat(_number(lead_days), F.lit(" days ("), F.coalesce(F.col("lead_time_source"), F.lit("no lead time")), F.lit(")"))
+    return (
+        F.when(d <= 0, F.concat(F.lit("no demand expected ("), F.col("demand_source"), F.lit(")")))
+        .when(F.col("on_hand") < d * lead_days, F.concat(
+            F.lit("on hand "), F.col("on_hand").cast("string"), F.lit(" lasts "), _number(F.col("on_hand") / d),
+            F.lit(" days at "), _number(d, 2), F.lit("/day; an order placed now arrives in "), lead))
+        .when(position < reorder_point, F.concat(
+            F.lit("on hand + in transit "), position.cast("string"), F.lit(" is below the reorder point "), _number(reorder_point),
+            F.lit(" (demand over "), lead, F.lit(" + safety stock)")))
+        .otherwise(F.concat(F.lit("on hand + in transit "), position.cast("string"), F.lit(" covers the reorder point "),
+                            _number(reorder_point)))
     )

@@ -4,11 +4,14 @@ One product is an ERP SKU, a web catalogue id, a GTIN on the tills, a store item
 part number. Every code is linked to a product by the first rule that applies:
 
 1. ``system_of_record``  a SKU of a system of record (an ERP's material master) is a product. With
-                         several systems of record, the first (by source name) names products; a
-                         SKU of another is linked to a product by the rules below when the evidence
-                         says so, and otherwise is a product of its own (``<system>:<sku>``).
+                         several systems of record, the first (contract ``precedence``) names
+                         products; a SKU of another (``<namespace>:<sku>``, see entities.py) is
+                         linked to a product by the rules below when the evidence says so, and
+                         otherwise is a product of its own.
 2. ``gtin``              a valid GTIN equal to a product's GTIN (barcodes are globally unique).
 3. ``purchase_order``    a supplier part number that purchase order lines give beside a SKU.
+   (Purchase and shipment lines that name an item only by its wording bring ``source_item``
+   codes, ``<namespace>:<wording>``, which the fuzzy stage links like a catalogue's.)
 4. ``fuzzy``             no deterministic link: the product whose wordings (every name the systems
                          of record have used) match best, found without brand or size, compared
                          with respect for model numbers and quantities, scored by a model trained
@@ -16,8 +19,9 @@ part number. Every code is linked to a product by the first rule that applies:
                          (see product_similarity.py); one code of a catalogue per product.
 
 Codes no rule links become products of their own (``<code_type>:<code>``), so every code resolves
-and nothing is silently dropped; the evidence column says why each link was made or not. A feed
-that has never delivered is an empty frame: the cross-reference builds from whichever feeds exist.
+and nothing is silently dropped; the evidence column says why each link was made or not. The inputs
+are entities (every feed of each, see entities.py); an entity no feed has delivered is an empty
+frame, so the cross-reference builds from whichever feeds exist.
 """
 
 from __future__ import annotations
@@ -26,42 +30,51 @@ import json
 from dataclasses import dataclass, field
 
 import pandas as pd
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 
 from hub_platform.defs.curated import product_similarity as similarity
 from hub_platform.defs.review.accuracy import latest_labels
 
-CODE_TYPES = ("sku", "gtin", "web_product_id", "store_item_code", "supplier_part_no")
+CODE_TYPES = ("sku", "gtin", "web_product_id", "store_item_code", "supplier_part_no", "source_item")
 MATCH_RULES = ("system_of_record", "gtin", "purchase_order", "fuzzy", "unmatched")
 XREF_COLUMNS = ["code_type", "system", "code", "product_id", "match_rule", "match_score", "evidence", "sources"]
 PAIR_COLUMNS = ["left_id", "right_id", "match_probability", "threshold", "linked", "evidence", "left_record", "right_record"]
 REVIEW_DOMAIN = "product"
 
-# what each product-bearing feed brings, and the columns it is read with (absent feeds are empty)
-FEED_COLUMNS = {
-    "erp_products": ["sku", "gtin", "product_name", "brand", "category", "size", "_source"],
-    "erp_products_history": ["sku", "product_name", "brand", "category", "size", "_source"],
-    "web_catalog": ["web_product_id", "title", "brand", "size", "category", "gtin", "price", "_source"],
-    "pos_transactions": ["item_code", "gtin", "item_description", "currency", "unit_price", "_source"],
-    "erp_purchase_orders": ["sku", "supplier_part_no", "_source"],
-    "erp_prices": ["sku", "currency", "price"],
+# what each product-bearing input brings, and the columns it is read with (an absent one is empty);
+# ``_anchor`` marks the first system of record's rows, ``_namespace`` the id space a code belongs to
+INPUT_COLUMNS = {
+    "products": ["sku", "gtin", "product_name", "brand", "category", "size", "_source", "_namespace", "_anchor"],
+    "product_history": ["sku", "product_name", "brand", "category", "size", "_namespace", "_anchor"],
+    "catalog_items": ["web_product_id", "title", "brand", "size", "category", "gtin", "price", "_source", "_namespace"],
+    "store_items": ["item_code", "gtin", "item_description", "prices", "sources"],
+    "procurement_lines": ["sku", "supplier_part_no", "gtin", "product_code_type", "product_code", "product_name", "brand",
+                          "_source", "_namespace"],
+    "prices": ["sku", "currency", "price"],
 }
 
 
-def empty(feed: str) -> pd.DataFrame:
-    """The frame of a feed that has never delivered."""
-    return pd.DataFrame({column: pd.Series(dtype=object) for column in FEED_COLUMNS[feed]})
+def empty(name: str) -> pd.DataFrame:
+    """The frame of an input no feed has delivered."""
+    return pd.DataFrame({column: pd.Series(dtype=object) for column in INPUT_COLUMNS[name]})
 
 
 @dataclass
 class ProductFeeds:
-    """The product-bearing clean feeds as pandas frames (columns as in :data:`FEED_COLUMNS`)."""
+    """The product-bearing entities as pandas frames (columns as in :data:`INPUT_COLUMNS`).
 
-    erp_products: pd.DataFrame = field(default_factory=lambda: empty("erp_products"))
-    erp_products_history: pd.DataFrame = field(default_factory=lambda: empty("erp_products_history"))
-    web_catalog: pd.DataFrame = field(default_factory=lambda: empty("web_catalog"))
-    pos_transactions: pd.DataFrame = field(default_factory=lambda: empty("pos_transactions"))
-    erp_purchase_orders: pd.DataFrame = field(default_factory=lambda: empty("erp_purchase_orders"))
-    erp_prices: pd.DataFrame = field(default_factory=lambda: empty("erp_prices"))
+    ``products``: every system of record's current products; ``product_history``: every version
+    they have had; ``store_items``: one row per till item code (:func:`till_items`);
+    ``procurement_lines``: procurement.procurement_lines(); ``prices``: list prices.
+    """
+
+    products: pd.DataFrame = field(default_factory=lambda: empty("products"))
+    product_history: pd.DataFrame = field(default_factory=lambda: empty("product_history"))
+    catalog_items: pd.DataFrame = field(default_factory=lambda: empty("catalog_items"))
+    store_items: pd.DataFrame = field(default_factory=lambda: empty("store_items"))
+    procurement_lines: pd.DataFrame = field(default_factory=lambda: empty("procurement_lines"))
+    prices: pd.DataFrame = field(default_factory=lambda: empty("prices"))
 
 
 @dataclass
@@ -73,17 +86,14 @@ class Linking:
     methods: dict[str, str]
 
 
-def till_items(pos_lines: pd.DataFrame) -> pd.DataFrame:
-    """One record per store item code: its GTIN, description, prices seen and the tills that use it."""
-    if pos_lines.empty:
-        return pd.DataFrame(columns=["item_code", "gtin", "item_description", "prices", "sources"])
-    lines = pos_lines.assign(unit_price=pd.to_numeric(pos_lines.unit_price, errors="coerce").astype(float))
-    grouped = lines.groupby("item_code", sort=True)
-    return pd.DataFrame({
-        "gtin": grouped.gtin.max(), "item_description": grouped.item_description.max(),
-        "prices": grouped.unit_price.agg(lambda p: sorted(set(p.dropna().round(2)))),
-        "sources": grouped._source.agg(lambda s: sorted(set(s))),
-    }).reset_index()
+def till_items(lines: DataFrame) -> DataFrame:
+    """One record per store item code (Spark, before anything is collected): its GTIN, description,
+    the prices seen with it and the tills that use it. Store item codes are one code space across tills."""
+    return lines.groupBy("item_code").agg(
+        F.max("gtin").alias("gtin"), F.max("item_description").alias("item_description"),
+        F.array_sort(F.collect_set(F.round(F.col("unit_price").cast("double"), 2))).alias("prices"),
+        F.array_sort(F.collect_set("_source")).alias("sources"),
+    )
 
 
 def _present(value) -> bool:
@@ -121,22 +131,23 @@ def link_products(feeds: ProductFeeds, labels: pd.DataFrame | None = None,
     (left_id = product id, right_id = ``code_type:code``, label) from the review queue."""
     rows: list[dict] = []
     products = _Products()
-    list_prices = (feeds.erp_prices.assign(price=pd.to_numeric(feeds.erp_prices.price, errors="coerce").astype(float))
+    list_prices = (feeds.prices.assign(price=pd.to_numeric(feeds.prices.price, errors="coerce").astype(float))
                    .groupby("sku").price.agg(lambda p: sorted(set(p.dropna().round(2)))).to_dict())
-    history = pd.concat([feeds.erp_products_history, feeds.erp_products[FEED_COLUMNS["erp_products_history"]]])
+    masters = feeds.products.assign(_anchor=feeds.products._anchor.eq(True))
+    history = pd.concat([feeds.product_history, masters[INPUT_COLUMNS["product_history"]]])
 
-    systems = sorted(feeds.erp_products._source.dropna().unique())
-    primary = systems[0] if systems else None
-    erp = feeds.erp_products.sort_values(["_source", "sku"]).drop_duplicates(["_source", "sku"])
-    for sku, gtin, source in zip(erp.sku, erp.gtin, erp._source, strict=True):
-        if source == primary:
-            rows.append(_row("sku", source, sku, sku, "system_of_record", 1.0, f"{source} material master", [source]))
-            if _present(gtin):
-                products.by_gtin.setdefault(gtin, sku)
-    for version in history[history._source == primary].itertuples():
-        products.add_wording(version.sku, name=version.product_name, brand=version.brand, category=version.category,
-                             size=version.size, prices=list_prices.get(version.sku, []))
+    erp = masters.sort_values(["_namespace", "sku"]).drop_duplicates(["_namespace", "sku"])
+    for sku, gtin, system in zip(erp[erp._anchor].sku, erp[erp._anchor].gtin, erp[erp._anchor]._namespace, strict=True):
+        rows.append(_row("sku", system, sku, sku, "system_of_record", 1.0, f"{system} material master", [system]))
+        if _present(gtin):
+            products.by_gtin.setdefault(gtin, sku)
 
+    def add_wordings(versions: pd.DataFrame, product_of) -> None:
+        for version in versions.itertuples():
+            products.add_wording(product_of(version.sku), name=version.product_name, brand=version.brand,
+                                 category=version.category, size=version.size, prices=list_prices.get(version.sku, []))
+
+    add_wordings(history[history._anchor.eq(True)], lambda sku: sku)
     pairs, methods = [], {}
 
     def catalogue_pass(code_type: str, system: str, records: pd.DataFrame, own_product) -> None:
@@ -184,23 +195,22 @@ def link_products(feeds: ProductFeeds, labels: pd.DataFrame | None = None,
                 threshold=threshold, evidence=[similarity.explain(r) for _, r in kept.iterrows()],
                 left_record=kept.left_id.map(left_json), right_record=kept.right_id.map(right_json))[PAIR_COLUMNS])
 
-    # other systems of record: their SKUs join the products they name, or are products of their own
-    for system in systems[1:]:
-        own_skus = erp[erp._source == system]
+    # other systems of record: their SKUs (already ``<namespace>:<sku>``) join the products they name,
+    # or are products of their own
+    primary = ", ".join(sorted(set(erp[erp._anchor]._namespace))) or "no first system of record"
+    for system in sorted(set(erp[~erp._anchor]._namespace)):
+        own_skus = erp[(erp._namespace == system) & ~erp._anchor]
 
         def own_sku(record, reason, system=system):
-            product = f"{system}:{record.code}"
-            rows.append(_row("sku", system, record.code, product, "system_of_record", 1.0,
+            rows.append(_row("sku", system, record.code, record.code, "system_of_record", 1.0,
                              f"{system} material master; names no product of {primary}: {reason}", [system]))
-            return product
+            return record.code
 
         catalogue_pass("sku", system, own_skus.assign(
-            code=own_skus.sku, name=own_skus.product_name, sources=[[system]] * len(own_skus),
+            code=own_skus.sku, name=own_skus.product_name, sources=[[s] for s in own_skus._source],
             prices=[list_prices.get(s, []) for s in own_skus.sku]), own_sku)
         product_of = {r["code"]: r["product_id"] for r in rows if r["code_type"] == "sku" and r["system"] == system}
-        for version in history[history._source == system].itertuples():
-            products.add_wording(product_of[version.sku], name=version.product_name, brand=version.brand,
-                                 category=version.category, size=version.size, prices=list_prices.get(version.sku, []))
+        add_wordings(history[history._namespace == system], product_of.__getitem__)
 
     def unmatched(code_type, system):
         def own(record, reason):
@@ -208,28 +218,45 @@ def link_products(feeds: ProductFeeds, labels: pd.DataFrame | None = None,
             return f"{code_type}:{record.code}"
         return own
 
-    web = feeds.web_catalog
-    for source in sorted(web._source.dropna().unique()):
-        shop = web[web._source == source]
-        catalogue_pass("web_product_id", source, shop.assign(
-            code=shop.web_product_id, name=shop.title, sources=[[source]] * len(shop),
-            prices=[[float(p)] if _present(p) else [] for p in shop.price]).drop_duplicates("code"), unmatched("web_product_id", source))
-    items = till_items(feeds.pos_transactions)
+    web = feeds.catalog_items
+    for system in sorted(web._namespace.dropna().unique()):
+        shop = web[web._namespace == system]
+        catalogue_pass("web_product_id", system, shop.assign(
+            code=shop.web_product_id, name=shop.title, sources=[[s] for s in shop._source],
+            prices=[[float(p)] if _present(p) else [] for p in shop.price]).drop_duplicates("code"), unmatched("web_product_id", system))
+    items = feeds.store_items
     if not items.empty:
-        catalogue_pass("store_item_code", "pos", items.assign(code=items.item_code, name=items.item_description),
-                       unmatched("store_item_code", "pos"))
+        catalogue_pass("store_item_code", "pos", items.assign(
+            code=items.item_code, name=items.item_description, prices=[list(p) for p in items.prices],
+            sources=[list(s) for s in items.sources]), unmatched("store_item_code", "pos"))
+    named = _source_items(feeds.procurement_lines)
+    for system in sorted(named._namespace.unique()):
+        catalogue_pass("source_item", system, named[named._namespace == system], unmatched("source_item", system))
 
     rows += _gtin_rows(feeds, products.by_gtin)
-    rows += _part_rows(feeds.erp_purchase_orders, rows)
+    rows += _part_rows(feeds.procurement_lines, rows)
     xref = pd.DataFrame(rows, columns=XREF_COLUMNS)
     pair_frame = pd.concat(pairs, ignore_index=True) if pairs else pd.DataFrame(columns=PAIR_COLUMNS)
     return Linking(xref, pair_frame.astype({"match_probability": float, "threshold": float, "linked": bool}), methods)
 
 
+def _source_items(lines: pd.DataFrame) -> pd.DataFrame:
+    """One record per item purchase and shipment lines name only by its wording (code, name, brand, sources)."""
+    named = lines[lines.product_code_type == "source_item"]
+    if named.empty:
+        return pd.DataFrame(columns=["code", "gtin", "name", "brand", "sources", "_namespace"])
+    grouped = named.groupby(["_namespace", "product_code"], sort=True)
+    return pd.DataFrame({
+        "name": grouped.product_name.max(), "brand": grouped.brand.max(), "gtin": None,
+        "sources": grouped._source.agg(lambda s: sorted(set(s))),
+    }).reset_index().rename(columns={"product_code": "code"})
+
+
 def _gtin_rows(feeds: ProductFeeds, by_gtin: dict[str, str]) -> list[dict]:
     """Every GTIN any system carries, as a code of the product that carries it (or its own)."""
-    carried = pd.concat([feeds.erp_products[["gtin", "_source"]], feeds.web_catalog[["gtin", "_source"]],
-                         feeds.pos_transactions[["gtin", "_source"]].drop_duplicates()])
+    tills = feeds.store_items[["gtin", "sources"]].explode("sources").rename(columns={"sources": "_source"})
+    carried = pd.concat([feeds.products[["gtin", "_source"]], feeds.catalog_items[["gtin", "_source"]], tills,
+                         feeds.procurement_lines[["gtin", "_source"]]])
     carried = carried[carried.gtin.map(_present).astype(bool)]
     out = []
     for gtin, group in carried.groupby("gtin", sort=True):
@@ -241,13 +268,10 @@ def _gtin_rows(feeds: ProductFeeds, by_gtin: dict[str, str]) -> list[dict]:
     return out
 
 
-def _part_rows(purchase_orders: pd.DataFrame, rows: list[dict]) -> list[dict]:
+def _part_rows(lines: pd.DataFrame, rows: list[dict]) -> list[dict]:
     """Supplier part numbers, linked to the SKU purchase order lines give beside them."""
-    product_of_sku: dict[str, str] = {}
-    for row in rows:  # the first system of record's SKUs come first: they win over an equal code of another
-        if row["code_type"] == "sku":
-            product_of_sku.setdefault(row["code"], row["product_id"])
-    parts = purchase_orders[purchase_orders.supplier_part_no.map(_present).astype(bool)]
+    product_of_sku = {row["code"]: row["product_id"] for row in rows if row["code_type"] == "sku"}
+    parts = lines[lines.supplier_part_no.map(_present).astype(bool)]
     out = []
     for part, group in parts.groupby("supplier_part_no", sort=True):
         sku = group.sku.max()

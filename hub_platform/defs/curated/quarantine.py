@@ -12,7 +12,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 
-def unmatched(rows: DataFrame, known: DataFrame, on: str, rule: str, reason: Column) -> DataFrame:
-    """The ``rows`` whose ``on`` value ``known`` lacks (a null never matches), with ``rule`` and ``reason``."""
+def unmatched(rows: DataFrame, known: DataFrame, on: str | list[str], rule: str, reason: Column) -> DataFrame:
+    """The ``rows`` whose ``on`` value(s) ``known`` lacks (a null never matches), with ``rule`` and ``reason``."""
     return rows.join(known.select(on).distinct(), on, "left_anti").select(
         *rows.columns, F.lit(rule).alias("rule"), reason.alias("reason"))

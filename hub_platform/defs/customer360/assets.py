@@ -58,12 +58,23 @@ PERSON_RECORDS = _spec(
     "Every record any system keeps about a person, in one shape for matching (names folded, nicknames resolved, "
     "e-mail, phone, date of birth, address) with when the source last said it and its consent.",
     not_null=("source", "record_key"),
+    columns={
+        "record_key": "The record's key in its source.",
+        "observed_at": "When the source last said this (UTC).",
+        "consent": "Marketing consent the source records, if it records one.",
+    },
 )
 EVIDENCE = _spec(
     "match_evidence", ("record_id_l", "record_id_r"),
     "Every scored pair of person records above the evidence floor: match weight and probability, and per field "
     "the comparison level and its weight in bits. Near misses are kept, so a rejection can be explained too.",
     not_null=("match_weight", "match_probability"),
+    columns={
+        "record_id_l": "One record of the pair.",
+        "record_id_r": "The other record of the pair.",
+        "match_weight": "Total match weight in bits (log2 of the Bayes factor, prior included).",
+        "match_probability": "Probability the two records are the same person.",
+    },
 )
 GOLDEN = _spec(
     "golden_record", ("customer_id",),
@@ -78,6 +89,36 @@ PROFILE = _spec(
     "and the RFM segment.",
     not_null=("rfm_segment", "orders"),
     allowed=(("rfm_segment", ("champion", "loyal", "new", "at_risk", "hibernating", "promising", "prospect")),),
+    columns={
+        "orders": "Orders of every channel.",
+        "orders_online": "Online orders.",
+        "orders_store": "Store baskets with a loyalty card.",
+        "revenue_online_gbp": "Online revenue in pounds.",
+        "revenue_store_gbp": "Store revenue in pounds.",
+        "lifetime_value_gbp": "All revenue in pounds.",
+        "value_last_12m_gbp": "Revenue in pounds over the last 12 months.",
+        "first_purchase_at": "First purchase (UTC).",
+        "last_purchase_at": "Latest purchase (UTC).",
+        "recency_days": "Days from the latest purchase to the hub's last sales day.",
+        "products_bought": "Distinct products bought.",
+        "favourite_product_id": "The product bought most often.",
+        "emails_sent": "Marketing e-mails sent.",
+        "emails_opened": "E-mails opened.",
+        "emails_clicked": "E-mails clicked.",
+        "unsubscribed": "True after an unsubscribe.",
+        "email_open_rate": "emails_opened / emails_sent.",
+        "email_click_rate": "emails_clicked / emails_sent.",
+        "contact_center_calls": "Calls to the contact centre.",
+        "top_contact_reason": "The most frequent call reason.",
+        "contact_reasons": "Every call reason with its count.",
+        "web_sessions": "Web and app sessions.",
+        "web_events": "Web and app events.",
+        "last_web_visit_at": "Latest web or app visit (UTC).",
+        "r_score": "Recency quintile score (5 = most recent).",
+        "f_score": "Frequency quintile score (5 = most orders).",
+        "m_score": "Monetary quintile score (5 = highest value).",
+        "rfm_segment": "champion, loyal, new, at_risk, hibernating, promising or prospect, from the RFM scores.",
+    },
 )
 MODEL = _spec(
     "match_model", ("model_id",),
@@ -87,6 +128,15 @@ MODEL = _spec(
     "The model (JSON) and the training report (plan_json) are also saved as an artefact. Reused by later runs; "
     "retrained when asked (config retrain), when matching.yaml changed or when the person records' roles changed.",
     not_null=("trained_at", "model_json", "plan_json", "threshold"),
+    columns={
+        "trained_at": "When the model was trained (UTC).",
+        "records": "Person records it was trained on.",
+        "prior": "Estimated probability that two random records are the same person.",
+        "artefact": "Where the model's JSON file is stored.",
+        "model_json": "The trained Splink model, as JSON.",
+        "plan_json": "The training report: generated settings, EM sessions, untrained levels, threshold and its reason.",
+        "threshold": "The match probability above which two records are one customer.",
+    },
 )
 REVIEW_PAIRS = _spec(
     "review_pairs", ("left_id", "right_id"),
@@ -106,6 +156,14 @@ ID_HISTORY = _spec(
     "How customer ids changed run by run: created, merged (into the id that kept most records), split (records "
     "moved to a new id) and retired, with the records moved.",
     not_null=("event", "changed_at"), allowed=(("event", ("merged", "split", "created", "retired")),), may_be_empty=True,
+    columns={
+        "old_customer_id": "The customer id before the change; empty for a created customer.",
+        "new_customer_id": "The customer id after the change; empty for a retired one.",
+        "event": "merged, split, created or retired.",
+        "records_moved": "How many records changed customer.",
+        "record_ids": "The records that changed customer.",
+        "changed_at": "When the change was recorded (UTC).",
+    },
 )
 
 
@@ -173,7 +231,7 @@ def _match_model_asset() -> dg.AssetsDefinition:
         warnings = [f"{name}: {', '.join(levels)} never observed by EM (Splink's default m used)"
                     for name, levels in report["untrained"].items()] + [f"EM session skipped: {s}" for s in report["em_skipped"]]
         yield dg.MaterializeResult(asset_key=MODEL.key, metadata={
-            **table_metadata(table, preview=False),
+            **table_metadata(table, preview=False, descriptions=dict(MODEL.columns)),
             "trained_this_run": why is not None,
             "reason": why or "reused the current model",
             "prior_match_probability": dg.MetadataValue.float(float(report["prior"])),
@@ -314,7 +372,7 @@ def _identity_asset() -> dg.AssetsDefinition:
         every_change = tables.arrow("customer360", "id_history") if tables.exists("customer360", "id_history") else as_arrow(history)
         table = tables.arrow("customer360", "identity")
         metadata = {
-            **table_metadata(table),
+            **table_metadata(table, descriptions=dict(IDENTITY.columns)),
             "customers": int(assignment.customer_id.nunique()),
             "threshold": dg.MetadataValue.float(threshold),
             "threshold_reason": threshold_reason,
@@ -332,7 +390,7 @@ def _identity_asset() -> dg.AssetsDefinition:
             metadata["accuracy_from_labels"] = dg.MetadataValue.json(from_labels)
         yield dg.MaterializeResult(asset_key=IDENTITY.key, metadata=metadata)
         yield dg.MaterializeResult(asset_key=ID_HISTORY.key, metadata={
-            **table_metadata(every_change),
+            **table_metadata(every_change, descriptions=dict(ID_HISTORY.columns)),
             "this_run": dg.MetadataValue.md(markdown_table(pa.Table.from_pandas(history.drop(columns=["record_ids"]), preserve_index=False))),
         })
         yield check_rules(table, IDENTITY, asset_key=IDENTITY.key)

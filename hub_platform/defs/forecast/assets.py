@@ -1,10 +1,12 @@
 """forecast/: demand forecasts per product and location that earn their publication, and sales anomalies.
 
+What is forecast is a definition (hub_platform/defs/forecast/forecast_definitions.toml; run config of
+forecast/target_series picks one: daily store demand by default, weekly or hourly demand the same way):
 target, related and item datasets → backtest (rolling origin, models chosen per series on the earlier
 windows) → candidate forecast (p10/p50/p90), guarded by a blocking check: the portfolio must beat
 the seasonal naive on the held-out window → published (only a forecast that passed reaches it; a
 failed gate leaves the previous one published) → planning export (days of cover and stock-out risk
-against forecast demand). Sales anomalies are scored on the same series and alerted when recent.
+against forecast demand). Sales anomalies are scored on daily store demand and alerted when recent.
 
 The nightly schedule refreshes the whole group; automation also refreshes it when daily sales change.
 statsforecast runs on this machine's cores, or on Spark when the hub's Spark is a cluster.
@@ -18,13 +20,14 @@ from datetime import timedelta
 import dagster as dg
 import pandas as pd
 import pyarrow as pa
+from pyspark.sql import functions as F
 
 from hub_platform.defs.curated import planning
 from hub_platform.defs.curated.assets import curated_key, planning_summary
 from hub_platform.defs.forecast import anomalies, demand_series, forecasting
 from hub_platform.defs.forecast.charts import forecast_chart
 from hub_platform.lib.gx import check_rules
-from hub_platform.lib.metadata import markdown_table, table_metadata
+from hub_platform.lib.metadata import figures, markdown_table, table_metadata
 from hub_platform.lib.resources import NotificationResource
 from hub_platform.lib.tables import Findings, Inputs, State, Zone, ZoneAsset, gx_check, table_assets
 from hub_platform.sources import reference
@@ -43,16 +46,35 @@ _spec = Zone("forecast").spec
 
 TARGET = _spec(
     "target_series", ("unique_id", "ds"),
-    "Target time series: units per product and location per day (all channels of the location), from its first "
-    "sale to the last sales day, days without sales filled with explicit zeros (filled = true), stock-out days "
-    "marked where a stock snapshot says so (null where none exists).",
+    "Target time series at the forecast definition's frequency (daily by default; weekly or hourly by run config): "
+    "units per product and location (or per location) and period, from its first sale to the last complete period, "
+    "periods without sales filled with explicit zeros (filled = true), stock-out days marked where a stock snapshot "
+    "says so (daily series; null elsewhere).",
     not_null=("y", "product_id", "location_id"),
+    columns={
+        "filled": "True for days without sales filled with an explicit zero.",
+        "stockout": "True where a stock snapshot shows none on hand; empty where no snapshot exists.",
+    },
+)
+DEFINITION = _spec(
+    "definition", ("name",),
+    "The forecast definition the zone's tables are built with (frequency, seasons, horizon in periods, history "
+    "fitted, backtest windows, candidate models): one row, from forecast_definitions.toml and the run config of "
+    "forecast/target_series. Every later forecast asset reads it.",
+    not_null=("freq", "horizon", "seasons"),
 )
 RELATED = _spec(
     "related_series", ("unique_id", "ds"),
     "Related time series for the history and the forecast horizon (future = true): list price in force in the "
     "location's currency, selling price, promotion flag, public holiday.",
     not_null=("future", "holiday"),
+    columns={
+        "future": "True for days of the forecast horizon.",
+        "list_price": "List price in force, in the location's currency.",
+        "selling_price": "Average selling price that day; empty without sales.",
+        "promo": "True when sold below list price.",
+        "holiday": "True on a public holiday in the location's country.",
+    },
 )
 ITEMS = _spec("item_metadata", ("unique_id",), "Item metadata per series: category, brand, lifecycle.", not_null=("product_id",))
 SERIES_CLASS = _spec(
@@ -60,31 +82,62 @@ SERIES_CLASS = _spec(
     "Syntetos-Boylan demand class per series (ADI and CV²: smooth, erratic, intermittent, lumpy), which decides "
     "the candidate models.",
     allowed=(("demand_class", forecasting.DEMAND_CLASSES),),
+    columns={
+        "days": "Days in the series.",
+        "demand_days": "Days with sales.",
+        "adi": "Average demand interval: days / demand_days.",
+        "cv2": "Squared coefficient of variation of non-zero demand.",
+    },
 )
 FOLDS = _spec(
     "backtest_folds", ("unique_id", "model", "cutoff", "ds"),
     "Every rolling-origin backtest forecast: each candidate model, each window (role: selection or holdout).",
     allowed=(("role", ("selection", "holdout")),),
+    columns={
+        "y": "Units actually sold that day.",
+    },
 )
 METRICS = _spec(
     "backtest_metrics", ("unique_id", "model", "role"),
     "MASE, WAPE and bias per series, model and role (selection windows, held-out window).",
+    columns={
+        "windows": "Backtest windows scored.",
+        "actual": "Units actually sold over the windows.",
+        "abs_error": "Sum of absolute errors in units.",
+        "error": "Sum of errors (forecast - actual) relative to actual.",
+        "mase": "Mean absolute scaled error (below 1: better than the in-sample seasonal naive).",
+        "wape": "Weighted absolute percentage error: abs_error / actual.",
+        "bias": "Mean error relative to actual (positive: over-forecast).",
+    },
 )
 CHOICE = _spec(
     "model_choice", ("unique_id",),
-    "The model chosen per series (lowest absolute error on the selection windows; pinned when configured).",
-    not_null=("model", "selected_by"),
+    "The model chosen per series (lowest mean MASE on the selection windows, the combination of the strong models "
+    "when within the margin; pinned when configured), the seasons it could use and whether a candidate fell back "
+    "to the seasonal naive there.",
+    not_null=("model", "selected_by", "fallback"),
+    columns={
+        "selected_by": "backtest (lowest mean MASE on the selection windows) or pinned (configured).",
+        "fallback": "True where a candidate failed on the series and the seasonal naive stood in for it.",
+    },
+)
+COST = _spec(
+    "backtest_cost", ("model",),
+    "CPU seconds per candidate model over the backtest (this machine's processes; NaN when statsforecast ran on "
+    "Spark executors), per series fit.",
+    not_null=("series_fits",),
 )
 CANDIDATE = _spec(
     "candidate", ("unique_id", "ds"),
-    "The candidate forecast: p10, p50 and p90 for the next 28 days with each series' chosen model. It is "
-    "published only if the blocking check beats_seasonal_naive passes.",
+    "The candidate forecast: p10, p50 and p90 for the definition's horizon (step = periods ahead, in its frequency "
+    "freq) with each series' chosen model; p10-p90 are conformal by horizon step. It is published only if the "
+    "blocking check beats_seasonal_naive passes.",
     not_null=("p10", "p50", "p90", "model"),
 )
 PUBLISHED = _spec(
     "published", ("unique_id", "ds"),
-    "The published forecast: the last candidate that beat the seasonal naive on held-out WAPE. What `hub forecast` "
-    "and the read API serve.",
+    "The published forecast: the last candidate that beat the seasonal naive on held-out MASE for most series, with "
+    "its definition and frequency. What `hub forecast` and the read API serve.",
     not_null=("p10", "p50", "p90", "model"),
 )
 EXPORT = _spec(
@@ -110,25 +163,48 @@ ANOMALIES = _spec(
     "when HUB_SNS_TOPIC_ARN is set), before they are recorded.",
     not_null=("severity", "explanation"), allowed=(("direction", ("spike", "drop")), ("severity", ("low", "medium", "high"))),
     may_be_empty=True,
+    columns={
+        "units": "Units sold that day.",
+        "expected": "Units expected from the days around it.",
+        "score": "How improbable the day is: -log10 of the negative-binomial tail probability.",
+        "direction": "spike or drop.",
+        "severity": "low, medium or high, from the score.",
+        "explanation": "The anomaly in words.",
+    },
 )
 
 
 # refreshed nightly: a forecast older than two nights means the gate keeps refusing it or the runs stopped
 PUBLISHED_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=50), warn_window=timedelta(hours=26))
-# the daily store-sales settings, statsforecast on every core of this machine
-CONFIG = forecasting.ForecastConfig(n_jobs=os.cpu_count() or 1)
+DEFINITION_CONFIG = {
+    "definition": dg.Field(str, default_value="daily_store_demand", description=(
+        "The forecast definition of hub_platform/defs/forecast/forecast_definitions.toml to build "
+        "(daily_store_demand, weekly_store_demand, hourly_store_demand, or one added there).")),
+    "horizon": dg.Field(int, is_required=False, description="Periods ahead, overriding the definition's horizon."),
+    "history": dg.Field(int, is_required=False, description="Most recent periods fitted, overriding the definition."),
+}
+
+
+def _definition(read: Inputs) -> forecasting.ForecastConfig:
+    """The definition this run's forecast tables were built with; statsforecast on every core of this machine."""
+    row = read.pandas("forecast", "definition").iloc[0].to_dict()
+    return forecasting.ForecastConfig.from_mapping(row, n_jobs=os.cpu_count() or 1)
 
 
 def _target(read: Inputs):
-    daily = read.pandas("curated", "daily_sales")
-    return {"target_series": demand_series.target_series(daily, read.pandas("curated", "inventory_position"))}
+    overrides = {k: read.config[k] for k in ("horizon", "history") if read.config.get(k) is not None}
+    config = forecasting.forecast_definition(read.config.get("definition", "daily_store_demand"), **overrides)
+    sales = read.pandas("curated", "sales_order_line" if config.source == "order_lines" else "daily_sales")
+    target = demand_series.target_series(sales, read.pandas("curated", "inventory_position"), freq=config.freq,
+                                         source=config.source, grain=config.grain)
+    return {"target_series": target, "definition": pd.DataFrame([config.as_row()])}
 
 
 def _related(read: Inputs):
-    target = read.pandas("forecast", "target_series")
+    target, config = read.pandas("forecast", "target_series"), _definition(read)
     return {"related_series": demand_series.related_series(
         target, read.pandas("curated", "daily_sales"), read.pandas("curated", "price"), read.pandas("curated", "location"),
-        reference.holidays(), horizon=CONFIG.horizon,
+        reference.holidays(), horizon=config.horizon, freq=config.freq,
     )}
 
 
@@ -138,19 +214,30 @@ def _items(read: Inputs):
 
 
 def _backtest(read: Inputs):
-    settings, target = CONFIG, read.pandas("forecast", "target_series")
-    classes = forecasting.classify_series(target, settings.adi_cutoff, settings.cv2_cutoff)
-    folds = forecasting.backtest(target, classes, settings, engine=read.engine)
-    metrics = forecasting.score_backtest(folds, target, settings.season_length)
-    choice = forecasting.choose_models(metrics, classes, settings, force_model=read.config.get("pin_model"))
-    return {"series_class": classes, "backtest_folds": folds, "backtest_metrics": metrics, "model_choice": choice}
+    config, target = _definition(read), read.pandas("forecast", "target_series")
+    classes = forecasting.classify_series(target, config)
+    folds, cost = forecasting.backtest(target, classes, config, engine=read.engine)
+    metrics = forecasting.score_backtest(folds, forecasting.mase_scales(target, classes))
+    choice = forecasting.choose_models(metrics, classes, config, force_model=read.config.get("pin_model"))
+    return {"series_class": classes, "backtest_folds": folds, "backtest_metrics": metrics, "model_choice": choice,
+            "backtest_cost": cost}
+
+
+def _figures(read: Inputs) -> tuple[bool, dict]:
+    """The gate's verdict and the held-out figures, from the backtest tables."""
+    target, classes = read.pandas("forecast", "target_series"), read.pandas("forecast", "series_class")
+    folds, metrics, choice = (read.pandas("forecast", n) for n in ("backtest_folds", "backtest_metrics", "model_choice"))
+    return forecasting.gate(forecasting.portfolio_figures(folds, metrics, choice, forecasting.mase_scales(target, classes),
+                                                          _definition(read).quantiles))
 
 
 def _candidate(read: Inputs):
-    settings, target = CONFIG, read.pandas("forecast", "target_series")
+    config, target, classes = _definition(read), read.pandas("forecast", "target_series"), read.pandas("forecast", "series_class")
     folds, choice = read.pandas("forecast", "backtest_folds"), read.pandas("forecast", "model_choice")
-    quantiles = forecasting.residual_quantiles(folds, choice, target, settings.quantiles, settings.season_length)
-    return {"candidate": forecasting.forecast_series(target, choice, quantiles, settings, engine=read.engine)}
+    scales = forecasting.mase_scales(target, classes)
+    intervals = forecasting.interval_table(folds, choice, scales, config.horizon, config.quantiles)
+    forecast = forecasting.forecast_series(target, choice, intervals, scales, config, engine=read.engine)
+    return {"candidate": forecast.assign(definition=config.name, freq=config.freq)}
 
 
 def _png_markdown(png: bytes, title: str) -> str:
@@ -160,30 +247,44 @@ def _png_markdown(png: bytes, title: str) -> str:
 def _candidate_report(tables: dict[str, pa.Table], read: Inputs) -> Findings:
     target, folds, metrics, choice, classes = (read.pandas("forecast", n) for n in ("target_series", "backtest_folds", "backtest_metrics",
                                                                   "model_choice", "series_class"))
-    passed, figures = forecasting.gate(forecasting.portfolio_figures(folds, metrics, choice))
+    config, cost = _definition(read), read.pandas("forecast", "backtest_cost")
+    passed, figures = _figures(read)
+    scales = forecasting.mase_scales(target, classes)
     shown = forecasting.representative_series(classes, target)
     labels = {u: f"{c}, {m}" for u, c, m in zip(choice.unique_id, choice.demand_class, choice.model, strict=True) if u in shown}
-    held_out = forecast_chart(target, forecasting.holdout_forecast(folds, choice), shown, labels=labels,
-                              title="Held-out window: actuals vs the chosen models (p10-p90)")
-    ahead = forecast_chart(target, tables["candidate"].to_pandas(), shown, labels=labels, title="Candidate forecast, next 28 days")
+    held_out = forecast_chart(target, forecasting.holdout_forecast(folds, choice, scales, config.quantiles), shown,
+                              labels=labels, title="Held-out window: actuals vs the chosen models (p10-p90)")
+    ahead = forecast_chart(target, tables["candidate"].to_pandas(), shown, labels=labels,
+                           title=f"Candidate forecast, next {config.horizon} periods ({config.freq})")
     accuracy = pd.DataFrame([
-        {"measure": "WAPE", "portfolio": figures["portfolio_wape"], "seasonal naive": figures["baseline_wape"]},
-        {"measure": "bias", "portfolio": figures["portfolio_bias"], "seasonal naive": figures["baseline_bias"]},
         {"measure": "mean MASE", "portfolio": figures["portfolio_mase"], "seasonal naive": figures["baseline_mase"]},
+        {"measure": "share of series no worse", "portfolio": figures["share_not_worse"], "seasonal naive": 1.0},
+        {"measure": "WAPE (pooled)", "portfolio": figures["portfolio_wape"], "seasonal naive": figures["baseline_wape"]},
+        {"measure": "bias", "portfolio": figures["portfolio_bias"], "seasonal naive": figures["baseline_bias"]},
     ]).round(4)
+    fallbacks = choice[choice["fallback"]]
     by_class = forecasting.accuracy_by_class(metrics, choice)
     gate_check = dg.AssetCheckResult(
         asset_key=CANDIDATE.key, check_name="beats_seasonal_naive", passed=passed,
-        metadata={"verdict": figures["gate_verdict"], "portfolio_wape": float(figures["portfolio_wape"]),
-                  "seasonal_naive_wape": float(figures["baseline_wape"]), "series_judged": figures["series_judged"]},
+        metadata={"verdict": figures["gate_verdict"], "portfolio_mase": float(figures["portfolio_mase"]),
+                  "seasonal_naive_mase": float(figures["baseline_mase"]), "share_not_worse": float(figures["share_not_worse"]),
+                  "portfolio_wape": float(figures["portfolio_wape"]), "seasonal_naive_wape": float(figures["baseline_wape"]),
+                  "series_judged": figures["series_judged"]},
     )
     return Findings(
         metadata={"candidate": {
             "gate": figures["gate_verdict"],
             "accuracy_held_out": dg.MetadataValue.md(markdown_table(pa.Table.from_pandas(accuracy, preserve_index=False))),
             "accuracy_by_demand_class": dg.MetadataValue.md(markdown_table(pa.Table.from_pandas(by_class, preserve_index=False))),
+            "definition": dg.MetadataValue.json(config.as_row()),
             "interval_coverage_held_out": dg.MetadataValue.float(round(figures["interval_coverage"], 4)),
             "models_chosen": dg.MetadataValue.json(figures["models"]),
+            "selected_by": dg.MetadataValue.json(figures["selected_by"]),
+            "fallbacks": dg.MetadataValue.md(
+                f"{len(fallbacks)} series whose chosen model failed in a window and fell back to the seasonal naive there"
+                + (": " + ", ".join(fallbacks["unique_id"].head(20)) if len(fallbacks) else "")),
+            "cpu_seconds_per_candidate": dg.MetadataValue.md(markdown_table(pa.Table.from_pandas(
+                cost.round(5), preserve_index=False))),
             "chart_held_out": dg.MetadataValue.md(_png_markdown(held_out, "held-out")),
             "chart_forecast": dg.MetadataValue.md(_png_markdown(ahead, "forecast")),
         }},
@@ -194,8 +295,7 @@ def _candidate_report(tables: dict[str, pa.Table], read: Inputs) -> Findings:
 def _published(read: Inputs):
     """The candidate, if the gate passes. The blocking check holds publication back in a run (or an
     automation tick) that builds the candidate; judging again here refuses it in a run of this asset alone."""
-    passed, figures = forecasting.gate(forecasting.portfolio_figures(
-        *(read.pandas("forecast", name) for name in ("backtest_folds", "backtest_metrics", "model_choice"))))
+    passed, figures = _figures(read)
     if not passed:
         raise dg.Failure(f"forecast/candidate is refused ({figures['gate_verdict']}); the previous forecast stays published")
     return {"published": read.pandas("forecast", "candidate")}
@@ -207,12 +307,15 @@ def _export(read: Inputs):
         "product_key", "product_id", "product_name", "brand", "category", "lifecycle")
     places = read.curated("location").select("location_key", "location_id", "location_type")
     keyed = forecast.join(products, "product_id").join(places, "location_id")
+    # planning works in units per day: a weekly or hourly forecast's units are spread over its period's days
+    days = demand_series.days_per_period(_definition(read).freq)
+    per_day = keyed.select(*[(F.col(c) / days).alias(c) if c in ("p10", "p50", "p90") else F.col(c) for c in keyed.columns])
     latest = planning.as_of(read.curated("inventory_position"))
     lead = planning.lead_times(read.curated("product"), read.curated("supplier"), read.curated("purchase_order"))
     velocity = planning.sales_velocity(read.curated("daily_sales"), latest.select("product_key", "location_key", "snapshot_date"))
     return {
         "planning_export": planning.forecast_against_stock(keyed, latest),
-        "inventory_planning": planning.inventory_plan(latest, planning.preferring(planning.forecast_demand(keyed), velocity), lead),
+        "inventory_planning": planning.inventory_plan(latest, planning.preferring(planning.forecast_demand(per_day), velocity), lead),
     }
 
 
@@ -243,22 +346,31 @@ def _anomaly_messages(found: pd.DataFrame) -> list[dict]:
 def _sales_anomalies_asset() -> dg.AssetsDefinition:
     spec = ANOMALIES
 
-    asset = ZoneAsset(specs=[spec], deps=[TARGET.key, RELATED.key, curated_key("location")], owners=[OWNER], kinds=PANDAS,
+    inputs = [curated_key(n) for n in ("daily_sales", "inventory_position", "price", "location")]
+    asset = ZoneAsset(specs=[spec], deps=inputs, owners=[OWNER], kinds=PANDAS,
                       checks=[gx_check(spec, "One row per product, location and day; declared values.")])
 
     def sales_anomalies(_context: dg.AssetExecutionContext, tables: State, notifications: NotificationResource):
+        # daily store demand whatever the forecast definition: the detector models daily counts
         retail = tables.arrow("curated", "location", columns=["location_id"], filters=[("location_type", "in", RETAIL)])
-        target = tables.pandas("forecast", "target_series", filters=[("location_id", "in", retail["location_id"].to_pylist())])
-        found = anomalies.detect_sales_anomalies(target, tables.pandas("forecast", "related_series"))
+        daily = tables.pandas("curated", "daily_sales", filters=[("location_id", "in", retail["location_id"].to_pylist())])
+        target = demand_series.target_series(daily, tables.pandas("curated", "inventory_position"))
+        related = demand_series.related_series(target, daily, tables.pandas("curated", "price"),
+                                               tables.pandas("curated", "location"), reference.holidays(), horizon=1)
+        found = anomalies.detect_sales_anomalies(target, related)
         known = set(_anomaly_id(tables.pandas("forecast", spec.name, columns=ANOMALY_KEYS))) \
             if tables.exists("forecast", spec.name) else set()
         recent = found.sales_date > pd.Timestamp(target.ds.max()) - pd.Timedelta(days=ALERT_RECENT_DAYS)
         fresh = found[recent & ~_anomaly_id(found).isin(known)]
         sent = notifications.send("sales_anomaly", _anomaly_messages(fresh))
+        # Delta stores timestamps in microseconds: a nanosecond sales_date would differ from the stored
+        # schema on every rerun and make Lake.sync replace the table instead of committing nothing
         table = pa.Table.from_pandas(found, preserve_index=False)
+        table = table.set_column(table.schema.get_field_index("sales_date"), "sales_date",
+                                 table["sales_date"].cast(pa.timestamp("us")))
         tables.sync(table, "forecast", spec.name, keys=ANOMALY_KEYS)
         metadata = {
-            **table_metadata(table),
+            **table_metadata(table, descriptions=dict(spec.columns)),
             "alerts_sent": sent,
             "by_severity": dg.MetadataValue.json(found.severity.value_counts().to_dict()),
             "most_severe": dg.MetadataValue.md(markdown_table(
@@ -270,7 +382,7 @@ def _sales_anomalies_asset() -> dg.AssetsDefinition:
             injected = pd.read_csv(io.BytesIO(truth.read_bytes("sales_anomalies.csv")))
             injected = injected.assign(product_id=injected.sku, sales_date=pd.to_datetime(injected.date))
             quality = anomalies.evaluate_anomalies(found, injected)
-            metadata["quality_vs_truth"] = dg.MetadataValue.json({k: round(float(v), 4) for k, v in quality.items()})
+            metadata["quality_vs_truth"] = figures(quality, undefined="nothing was detected, or nothing injected, in this sample")
         yield dg.MaterializeResult(asset_key=spec.key, metadata=metadata)
         yield check_rules(tables.arrow("forecast", spec.name), spec, asset_key=spec.key)
 
@@ -279,23 +391,27 @@ def _sales_anomalies_asset() -> dg.AssetsDefinition:
 
 def forecast_assets() -> list[dg.AssetsDefinition]:
     common = {"group": "forecast", "owners": [OWNER], "kinds": PANDAS}
-    backtest = [SERIES_CLASS.key, FOLDS.key, METRICS.key, CHOICE.key]
+    backtest = [DEFINITION.key, SERIES_CLASS.key, FOLDS.key, METRICS.key, CHOICE.key, COST.key]
     return [
-        table_assets([TARGET], deps=[curated_key("daily_sales"), curated_key("inventory_position")], build=_target, **common),
-        table_assets([RELATED], deps=[TARGET.key, curated_key("daily_sales"), curated_key("price"), curated_key("location")],
+        table_assets([TARGET, DEFINITION], deps=[curated_key(n) for n in ("daily_sales", "sales_order_line", "inventory_position")],
+                     build=_target, name="forecast__target", config_schema=DEFINITION_CONFIG, **common),
+        table_assets([RELATED], deps=[TARGET.key, DEFINITION.key, *map(curated_key, ("daily_sales", "price", "location"))],
                      build=_related, **common),
         table_assets([ITEMS], deps=[TARGET.key, curated_key("product")], build=_items, **common),
-        table_assets([SERIES_CLASS, FOLDS, METRICS, CHOICE], deps=[TARGET.key], build=_backtest, name="forecast__backtest",
+        table_assets([SERIES_CLASS, FOLDS, METRICS, CHOICE, COST], deps=[TARGET.key, DEFINITION.key], build=_backtest,
+                     name="forecast__backtest",
                      config_schema={"pin_model": dg.Field(str, is_required=False, description=(
                          "Give every series this model instead of choosing (it must be backtested on all of them, "
                          "e.g. SeasonalNaive); the gate still judges the result."))}, **common),
         table_assets([CANDIDATE], deps=[TARGET.key, *backtest], build=_candidate, report=_candidate_report,
                      extra_checks=[dg.AssetCheckSpec(
                          "beats_seasonal_naive", asset=CANDIDATE.key, blocking=True,
-                         description="The chosen models' held-out WAPE is below the seasonal naive's on the same series: "
-                         "otherwise the candidate is not published and the previous forecast stays.")], **common),
-        table_assets([PUBLISHED], deps=[CANDIDATE.key, *backtest], build=_published, freshness=PUBLISHED_FRESHNESS, **common),
-        table_assets([EXPORT, PLANNING], deps=[PUBLISHED.key, *map(curated_key, ("product", "location", "inventory_position",
+                         description="The chosen models' held-out mean MASE is below the seasonal naive's on the same series "
+                         "and they are no worse on most series: otherwise the candidate is not published and the previous "
+                         "forecast stays.")], **common),
+        table_assets([PUBLISHED], deps=[TARGET.key, CANDIDATE.key, *backtest], build=_published, freshness=PUBLISHED_FRESHNESS,
+                     **common),
+        table_assets([EXPORT, PLANNING], deps=[PUBLISHED.key, DEFINITION.key, *map(curated_key, ("product", "location", "inventory_position",
                                                                                  "daily_sales", "supplier", "purchase_order"))],
                      build=_export, report=_export_report, name="forecast__planning", kinds=frozenset({"spark", "delta"}),
                      group="forecast", owners=[OWNER]),

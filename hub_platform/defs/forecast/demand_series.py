@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 SERIES_KEY = ["product_id", "location_id"]
+ALL_PRODUCTS = "ALL"  # product_id of a series that sums every product of a location
 
 
 def series_id(product_id: pd.Series, location_id: pd.Series) -> pd.Series:
@@ -32,35 +33,91 @@ def series_id(product_id: pd.Series, location_id: pd.Series) -> pd.Series:
     return product_id.astype(str) + "@" + location_id.astype(str)
 
 
-def target_series(daily_sales: pd.DataFrame, inventory: pd.DataFrame, end_date: pd.Timestamp | None = None) -> pd.DataFrame:
-    """Daily units per series, gaps filled with zeros, stock-outs marked.
+def target_series(sales: pd.DataFrame, inventory: pd.DataFrame, end_date: pd.Timestamp | None = None, *,
+                  freq: str = "D", source: str = "daily_sales", grain: str = "product_location") -> pd.DataFrame:
+    """Units per series and period at the definition's frequency, gaps filled with zeros, stock-outs marked.
 
-    Each series runs from its first sale to ``end_date`` (default: the last sales date in the
-    data, which is the day the feed is complete up to). Output: unique_id, product_id,
-    location_id, ds, y (float64), filled (bool: no sales row that day), stockout (nullable bool).
+    ``source`` daily_sales: curated daily sales (sales_date, units), summed into periods of ``freq``
+    (weekly periods are labelled by their last day, as pandas anchors ``W-SUN``); order_lines: curated
+    order lines (ordered_at, qty) floored to ``freq`` (hours), for sub-daily demand. ``grain`` location
+    sums every product of a location (product_id ``ALL``). Each series runs from its first sale to the
+    last *complete* period: daily up to ``end_date`` (default: the last sales day, the day the feed is
+    complete up to); a week counts once its last day is in; an hour once a later order exists.
+    Stock-outs come from daily inventory snapshots and are marked for daily series only (null otherwise).
+    Output: unique_id, product_id, location_id, ds, y (float64), filled (bool: no sales that period), stockout.
     """
-    sales = _sales_by_series_day(daily_sales)
-    end = pd.Timestamp(end_date).normalize() if end_date is not None else sales["ds"].max()
-    sales = sales[sales["ds"] <= end]
-    first = sales.groupby(SERIES_KEY, as_index=False)["ds"].min()
-    lengths = ((end - first["ds"]).dt.days + 1).to_numpy()
+    events = _demand_events(sales, source, grain)
+    offset = pd.tseries.frequencies.to_offset(freq)
+    daily = freq == "D"
+    if daily:
+        end = pd.Timestamp(end_date).normalize() if end_date is not None else events["ds"].max()
+        events = events[events["ds"] <= end]
+        periods = events["ds"]
+    else:
+        horizon_end = (pd.Timestamp(end_date).normalize() + pd.Timedelta(days=1) if end_date is not None
+                       else events["ds"].max() + (pd.Timedelta(days=1) if source == "daily_sales" else pd.Timedelta(0)))
+        periods = _period_label(events["ds"], offset)
+        complete = _period_label(pd.Series([horizon_end]), offset).iat[0]
+        # the period holding the end instant is still open unless the end falls on its boundary
+        end = complete if _period_end(complete, offset) <= horizon_end else complete - offset
+        periods = periods.where(periods <= end)
+    sales_by_period = events.assign(ds=periods).dropna(subset=["ds"]).groupby([*SERIES_KEY, "ds"], as_index=False)["units"].sum()
+    first = sales_by_period.groupby(SERIES_KEY, as_index=False)["ds"].min()
+    calendar = pd.date_range(first["ds"].min() if len(first) else end, end, freq=offset)
+    starts = calendar.searchsorted(first["ds"].to_numpy())
+    lengths = len(calendar) - starts
     offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
     grid = pd.DataFrame({
         "product_id": np.repeat(first["product_id"].to_numpy(), lengths),
         "location_id": np.repeat(first["location_id"].to_numpy(), lengths),
-        "ds": np.repeat(first["ds"].to_numpy(), lengths) + pd.to_timedelta(offsets, unit="D"),
+        "ds": calendar.to_numpy()[np.repeat(starts, lengths) + offsets],
     })
-    frame = grid.merge(sales[[*SERIES_KEY, "ds", "units"]], on=[*SERIES_KEY, "ds"], how="left")
+    frame = grid.merge(sales_by_period, on=[*SERIES_KEY, "ds"], how="left")
     frame["filled"] = frame["units"].isna()
     frame["y"] = frame["units"].fillna(0).astype("float64")
-    frame["stockout"] = _stockout_flags(frame, inventory)
+    frame["stockout"] = _stockout_flags(frame, inventory) if daily and grain == "product_location" \
+        else pd.Series(pd.NA, index=frame.index, dtype="boolean")
     frame.insert(0, "unique_id", series_id(frame["product_id"], frame["location_id"]))
     return frame[["unique_id", "product_id", "location_id", "ds", "y", "filled", "stockout"]].sort_values(
         ["unique_id", "ds"], ignore_index=True)
 
 
+def days_per_period(freq: str) -> float:
+    """How many days one period of ``freq`` spans (7 for weeks, 1/24 for hours)."""
+    first, second = pd.date_range("2026-01-05", periods=2, freq=freq)
+    return (second - first) / pd.Timedelta(days=1)
+
+
+def _demand_events(sales: pd.DataFrame, source: str, grain: str) -> pd.DataFrame:
+    """product_id, location_id, ds, units from daily sales (channels summed) or order lines (by timestamp)."""
+    if source == "daily_sales":
+        events = sales.assign(ds=pd.to_datetime(sales["sales_date"]).astype("datetime64[ns]"), units=sales["units"])
+    elif source == "order_lines":
+        stamps = pd.to_datetime(sales["ordered_at"], utc=True).dt.tz_convert(None).astype("datetime64[ns]")
+        events = sales.assign(ds=stamps, units=sales["qty"])
+    else:
+        raise ValueError(f"unknown demand source {source!r}: use daily_sales or order_lines")
+    if grain == "location":
+        events = events.assign(product_id=ALL_PRODUCTS)
+    elif grain != "product_location":
+        raise ValueError(f"unknown grain {grain!r}: use product_location or location")
+    return events[[*SERIES_KEY, "ds", "units"]].astype({"units": "float64"})
+
+
+def _period_label(stamps: pd.Series, offset) -> pd.Series:
+    """The period each instant falls in, labelled as pandas labels ``offset`` (week: its anchor day; hour: its start)."""
+    if isinstance(offset, pd.offsets.Tick):
+        return stamps.dt.floor(offset) if isinstance(stamps, pd.Series) else stamps.floor(offset)
+    return pd.Series(stamps).apply(lambda t: offset.rollforward(t.normalize()))
+
+
+def _period_end(label: pd.Timestamp, offset) -> pd.Timestamp:
+    """The instant a period ends: a tick period one tick after its start, an anchored one the day after its label."""
+    return label + offset if isinstance(offset, pd.offsets.Tick) else label + pd.Timedelta(days=1)
+
+
 def related_series(target: pd.DataFrame, daily_sales: pd.DataFrame, prices: pd.DataFrame, locations: pd.DataFrame,
-                   holidays: pd.DataFrame, horizon: int = 28, promo_discount: float = 0.10) -> pd.DataFrame:
+                   holidays: pd.DataFrame, horizon: int = 28, promo_discount: float = 0.10, freq: str = "D") -> pd.DataFrame:
     """Price, promotion and holiday per series and day, for the history and the next ``horizon`` days.
 
     The list price is the price-list row in force on the day (latest ``valid_from`` on or before
@@ -70,24 +127,27 @@ def related_series(target: pd.DataFrame, daily_sales: pd.DataFrame, prices: pd.D
     rounding and mixed baskets move the realised price by cents, a promotion by tens of percent.
     Future days carry the latest list price in force (a price change already scheduled in the list
     is honoured), promo False (not known in advance) and the holidays of the calendar.
+    At another frequency ``freq`` than daily, each period is judged by the day it starts on (weekly
+    labels: the week's last day), so price and promotion are those of that day.
     Output: unique_id, ds, future, list_price, selling_price, promo, holiday.
     """
-    sales = _sales_by_series_day(daily_sales)
+    sales = _sales_by_series_day(daily_sales).rename(columns={"ds": "day"})
     last_day = target["ds"].max()
     series = target.drop_duplicates("unique_id")[["unique_id", "product_id", "location_id"]]
     future = series.loc[series.index.repeat(horizon)].assign(
-        ds=np.tile(pd.date_range(last_day + pd.Timedelta(days=1), periods=horizon, freq="D").to_numpy(), len(series)))
+        ds=np.tile(pd.date_range(last_day, periods=horizon + 1, freq=freq)[1:].to_numpy(), len(series)))
     history = target[["unique_id", "product_id", "location_id", "ds"]].assign(future=False)
     frame = pd.concat([history, future.assign(future=True)], ignore_index=True)
+    frame["day"] = frame["ds"].dt.normalize()
     currency = sales.groupby("location_id")["currency"].agg(lambda c: c.mode().iat[0])
     frame["currency"] = frame["location_id"].map(currency)
     frame["list_price"] = _price_in_force(frame, prices)
-    frame = frame.merge(sales[[*SERIES_KEY, "ds", "units", "revenue"]], on=[*SERIES_KEY, "ds"], how="left")
+    frame = frame.merge(sales[[*SERIES_KEY, "day", "units", "revenue"]], on=[*SERIES_KEY, "day"], how="left")
     frame["selling_price"] = (frame["revenue"] / frame["units"]).where(frame["units"] > 0)
     frame["promo"] = (frame["selling_price"] < frame["list_price"] * (1 - promo_discount)).fillna(False).astype(bool)
     country = frame["location_id"].map(locations.set_index("location_id")["country"])
     holiday_keys = pd.MultiIndex.from_frame(holidays[["country", "date"]].assign(date=pd.to_datetime(holidays["date"])))
-    frame["holiday"] = pd.MultiIndex.from_arrays([country, frame["ds"]]).isin(holiday_keys)
+    frame["holiday"] = pd.MultiIndex.from_arrays([country, frame["day"]]).isin(holiday_keys)
     return frame[["unique_id", "ds", "future", "list_price", "selling_price", "promo", "holiday"]].sort_values(
         ["unique_id", "ds"], ignore_index=True)
 

@@ -1,198 +1,363 @@
-"""Demand forecasting per product and location: classify, backtest, select, gate, publish.
+"""Forecasting of any regular series (daily, weekly, hourly): classify, backtest, choose, gate, publish.
 
-1. **Classify** each series by the Syntetos-Boylan scheme: ADI (average demand interval: days per
-   day with sales) and CV² (squared coefficient of variation of the non-zero sales) against the
-   cut-offs 1.32 and 0.49 give smooth, erratic, intermittent or lumpy. The class decides which
-   models are worth trying: exponential smoothing and Theta assume a level that moves smoothly,
-   which a series that sells every fourth day does not have; Croston-type models (Croston, ADIDA,
-   IMAPA) forecast size and interval separately for exactly that case. SeasonalNaive(7) is in every
-   set: it is the baseline the gate compares with. The ETS is restricted to no trend and additive
-   weekly seasonality (``model="ZNA"``), measured on 200 smooth series of the medium sample, three
-   28-day windows on 2 cores: full AutoETS 43 s, ``ZZA`` 61 s, ``ZNA`` 13 s, ``ZZN`` 15 s, with
-   held-out WAPE 0.475, 0.475, 0.475 and 0.494 (daily store sales have a weekly pattern and next to
-   no trend within 28 days). The standard Theta (STM, 6 s) was as accurate as the optimized and
-   dynamic variants (0.504 vs 0.505 and 0.503) at half their cost.
-2. **Backtest** with statsforecast's rolling-origin ``cross_validation`` (expanding training
-   window; ``n_windows`` origins ``step_size`` days apart, horizon 28 days). Forecasts are clipped
-   at zero as published ones are. Per series, model and window: MASE (MAE over the in-sample MAE
-   of the seasonal naive on that window's training part), WAPE (sum |error| / sum actual) and bias
-   (sum (forecast - actual) / sum actual; positive = over-forecast).
-3. **Select** per series the model with the lowest absolute error on the *earlier* windows, and
-   **judge** the portfolio on the *last* window only. Selecting and judging on the same data
-   would flatter the portfolio: the minimum of several noisy errors is biased low, and a portfolio
-   that may pick the baseline can never lose to it on the data it was picked on, so the gate could
-   not fail. The held-out window is one the selection never saw. Absolute error is what WAPE sums,
-   so the selection optimises what the gate judges; its known cost is that it favours forecasts near
-   the median, which for the slowest movers is zero (the mean they sell shows in the p90).
-4. **Gate** (:func:`gate`): the portfolio must beat the seasonal naive on held-out WAPE overall.
-5. **Publish** p50 = the chosen model's forecast and p10/p90 from the empirical 10% and 90%
-   quantiles of that model's backtest residuals for the series (actual - forecast, pooled over
-   windows and horizon steps), clipped so that 0 <= p10 <= p50 <= p90. One method for every model
-   (Croston, ADIDA and IMAPA have no native intervals), out-of-sample by construction (the residuals
-   are 1 to 28 days ahead, as the published forecast is), and skewed where sales are (counts near
-   zero cannot fall far below the forecast but can rise far above it), unlike a symmetric normal
-   interval. Pooling over steps trades the growth of uncertainty with the horizon (small for these
-   level models) for a stable quantile: per step there would be only ``n_windows`` residuals.
-   Conformal intervals (statsforecast ``ConformalIntervals``) were the alternative: they cost extra
-   cross-validation fits per model and are symmetric. :func:`portfolio_figures` reports the held-out
-   coverage of intervals built from the selection windows alone: 0.72 on the medium sample and 0.73
-   on the large one, against the 0.80 aimed at (residuals of the model chosen on those very windows are a little optimistic).
-6. **Scale out**: :func:`run_statsforecast` runs locally with ``n_jobs`` processes, or on Spark when
-   given a SparkSession (statsforecast distributes through fugue, partitioned by series); every
-   other step works on the (small) per-series results in pandas.
+A **forecast definition** (:class:`ForecastConfig`, read from ``forecast_definitions.toml`` beside this
+module or given in run config) says the frequency, the seasons (several for sub-daily data: 24 and 168
+for hourly), the horizon in the series' own periods, how much history is fitted and how many
+rolling-origin windows are backtested. Daily store demand is the default definition.
 
-Series too short to backtest get the seasonal naive (a historic average below one season) and
-intervals from their in-sample seasonal differences, flagged ``selected_by = "short_history"``.
-The related series (price, promotion, holidays) are not used by these univariate models; they are
-used by the anomaly detector and are the inputs for a future model with regressors.
+1. **Classify** each series by Syntetos-Boylan (ADI and CV² against 1.32 and 0.49: smooth, erratic,
+   intermittent, lumpy) and **plan** it: a season is used only if the shortest training part of the
+   backtest holds two full cycles of it, so short histories get the shorter seasons or non-seasonal
+   forms, never a seasonal naive they cannot support. ``windows`` is how many origins its length allows.
+2. **Candidates** by class. Smooth and erratic series: ETS with trend and damping chosen by AICc
+   (``AutoETS``; seasonal up to ``ets_max_season``, statsforecast's own limit, non-seasonal above),
+   optimised dynamic Theta (``DynamicOptimizedTheta``, which tests and removes the season itself),
+   ``AutoARIMA`` (seasonal only up to ``arima_max_season``: a seasonal search at 24 or 52 costs far more
+   than every other candidate together; above it a non-seasonal AutoARIMA on the MSTL-adjusted series,
+   STL-ARIMA, which a plain non-seasonal ARIMA is not on a strong daily cycle), MSTL with every usable season (its trend by non-seasonal
+   AutoETS), and **Combination**, the mean of those forecasts. Intermittent and lumpy series: Croston
+   (optimised), ADIDA, IMAPA, TSB and their mean. The seasonal naive with the main usable season
+   (a naive when there is none) is in every set: it is the baseline the gate compares with.
+   A definition names which strong candidates it affords (``models``) and the ETS form (``ets_model``).
+3. **Backtest**: per origin, one statsforecast forecast per candidate on the history up to the origin
+   (at most ``history`` periods), so the CPU seconds of each candidate are measured (this process and its
+   worker processes; not on Spark, where the work runs on executors). A candidate that raises on a series
+   is replaced there by the baseline and flagged ``fallback`` in the folds, the choice and the metadata.
+4. **Choose** per series the lowest mean MASE over the *selection* windows (all but the latest); the
+   combination wins ties and wins whenever it is within ``combination_margin`` of the best single model,
+   because a per-series choice on a few windows is noisy and the mean of strong models rarely loses badly.
+5. **Gate** (:func:`gate`) on the latest window, which the choice never saw: the portfolio's mean MASE is
+   below the baseline's and it is no worse than the baseline on most series. Pooled WAPE is reported.
+6. **Intervals**: conformal by horizon step. Residuals of the strong candidates, divided by each series'
+   MASE scale, are pooled over series and windows; their quantiles per step (smoothed over neighbouring
+   steps) times the series' scale give p10 and p90 around p50. The tail level is calibrated: the one whose
+   intervals built from older windows covered the latest selection window closest to the nominal 80%
+   (the residuals of fitted candidates are a little optimistic about a forecast's future errors).
+   The held-out coverage (intervals from the selection windows only, judged on the held-out one) is in
+   the figures.
+7. **Scale out**: statsforecast runs on ``n_jobs`` local processes, or on Spark when given a session.
+
+Series too short for one backtest window get a naive forecast (a historic average below two periods),
+flagged ``selected_by = "short_history"``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import resource
+import tomllib
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from statsforecast import StatsForecast
-from statsforecast.models import ADIDA, IMAPA, AutoETS, CrostonOptimized, HistoricAverage, SeasonalNaive, Theta
+from statsforecast.models import (
+    ADIDA,
+    IMAPA,
+    MSTL,
+    TSB,
+    AutoARIMA,
+    AutoETS,
+    CrostonOptimized,
+    DynamicOptimizedTheta,
+    HistoricAverage,
+    SeasonalNaive,
+)
 
 BASELINE = "SeasonalNaive"
+COMBINATION = "Combination"
 SHORT_HISTORY_MODEL = "HistoricAverage"
+NAIVE = "Naive"
 DEMAND_CLASSES = ("smooth", "erratic", "intermittent", "lumpy")
+STRONG_MODELS = ("AutoETS", "Theta", "AutoARIMA", "MSTL")
+INTERMITTENT_MODELS = ("CrostonOptimized", "ADIDA", "IMAPA", "TSB")
 ID_COLUMNS = ["unique_id", "product_id", "location_id"]
+DEFINITIONS_FILE = Path(__file__).with_name("forecast_definitions.toml")
+TAIL_LEVELS = (0.10, 0.075, 0.05, 0.025)  # the calibration's choices for the p10/p90 tails
 
 
 @dataclass(frozen=True)
 class ForecastConfig:
-    """How the backtest and the forecast run; the defaults are the daily store-sales settings."""
+    """One forecast definition. The defaults are the daily store-demand settings."""
 
-    horizon: int = 28
-    n_windows: int = 3  # the last window is held out to judge; the earlier ones select
-    step_size: int = 28
-    season_length: int = 7
+    name: str = "daily_store_demand"
+    source: str = "daily_sales"  # daily_sales (aggregated to freq) | order_lines (timestamps, for sub-daily)
+    grain: str = "product_location"  # product_location | location (all products of a location summed)
     freq: str = "D"
-    n_jobs: int = 1
+    seasons: tuple[int, ...] = (7,)
+    horizon: int = 28
+    history: int | None = None  # most recent periods fitted at each origin (None: all)
+    windows: int = 4  # rolling origins where the history allows; the latest is held out to judge
+    step_size: int | None = None  # periods between origins (default: the horizon)
+    models: tuple[str, ...] = STRONG_MODELS
+    ets_model: str = "ZZZ"
+    ets_max_season: int = 24
+    arima_max_season: int = 12
+    combination_margin: float = 0.0
+    nonnegative: bool = True  # demand cannot be negative: forecasts are clipped at 0
     quantiles: tuple[float, float] = (0.1, 0.9)
     adi_cutoff: float = 1.32
     cv2_cutoff: float = 0.49
+    n_jobs: int = field(default=1, compare=False)
+
+    def __post_init__(self):
+        unknown = set(self.models) - set(STRONG_MODELS)
+        if unknown:
+            raise ValueError(f"unknown models {sorted(unknown)} in forecast definition {self.name!r}; "
+                             f"choose from {', '.join(STRONG_MODELS)}")
+        if self.windows < 2:
+            raise ValueError("the backtest needs at least two windows: earlier ones select, the latest one judges")
+        if self.horizon < 1 or any(s < 1 for s in self.seasons):
+            raise ValueError(f"forecast definition {self.name!r}: horizon and seasons must be positive")
 
     @property
-    def test_size(self) -> int:
-        return self.horizon + self.step_size * (self.n_windows - 1)
+    def step(self) -> int:
+        return self.step_size or self.horizon
 
     @property
-    def min_length(self) -> int:
-        """Days a series needs for the backtest: the test windows plus three seasons to train on."""
-        return self.test_size + 3 * self.season_length
+    def min_train(self) -> int:
+        """Periods a training part needs: two horizons (and at least ten)."""
+        return max(2 * self.horizon, 10)
+
+    def as_row(self) -> dict[str, Any]:
+        """The definition as one flat row (seasons and models as comma-separated text) for a table."""
+        row = asdict(self)
+        row.pop("n_jobs")
+        row["seasons"] = ",".join(map(str, self.seasons))
+        row["models"] = ",".join(self.models)
+        row["quantiles"] = ",".join(map(str, self.quantiles))
+        return row
+
+    @classmethod
+    def from_mapping(cls, values: dict[str, Any], **overrides: Any) -> ForecastConfig:
+        """A definition from a settings-file table, run config or :meth:`as_row` (lists or comma-separated text)."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"unknown forecast settings {sorted(unknown)}; known: {', '.join(sorted(known))}")
+        parsed = {k: v for k, v in values.items() if v is not None and not (isinstance(v, float) and np.isnan(v))}
+        for key, kind in (("seasons", int), ("models", str), ("quantiles", float)):
+            if isinstance(parsed.get(key), str):
+                parsed[key] = [kind(p) for p in parsed[key].split(",") if p]
+            if key in parsed:
+                parsed[key] = tuple(kind(p) for p in parsed[key])
+        for key in ("horizon", "windows", "history", "step_size", "ets_max_season", "arima_max_season"):
+            if key in parsed:
+                parsed[key] = int(parsed[key])
+        return replace(cls(**parsed), **overrides)
 
 
-Candidates = Callable[[str, int], list[Any]]
+def forecast_definitions(path: Path = DEFINITIONS_FILE) -> dict[str, ForecastConfig]:
+    """Every definition in the settings file, by name."""
+    with path.open("rb") as handle:
+        tables = tomllib.load(handle)
+    return {name: ForecastConfig.from_mapping({"name": name, **values}) for name, values in tables.items()}
 
 
-def candidate_models(demand_class: str, season_length: int) -> list[Any]:
-    """The models tried for a demand class, the seasonal naive baseline first."""
-    baseline = SeasonalNaive(season_length=season_length, alias=BASELINE)
-    if demand_class in ("smooth", "erratic"):
-        return [baseline, AutoETS(season_length=season_length, model="ZNA", alias="ETS"),
-                Theta(season_length=season_length, alias="Theta")]
-    return [baseline, CrostonOptimized(alias="CrostonOptimized"), ADIDA(alias="ADIDA"), IMAPA(alias="IMAPA")]
+def forecast_definition(name: str, path: Path = DEFINITIONS_FILE, **overrides: Any) -> ForecastConfig:
+    """One named definition of the settings file (a clear error naming the known ones otherwise)."""
+    known = forecast_definitions(path)
+    if name not in known:
+        raise ValueError(f"no forecast definition {name!r} in {path.name}; known: {', '.join(known)}")
+    return replace(known[name], **overrides)
 
 
-def classify_series(target: pd.DataFrame, adi_cutoff: float = 1.32, cv2_cutoff: float = 0.49) -> pd.DataFrame:
-    """Syntetos-Boylan demand class per series.
+class FailedFit:
+    """statsforecast's fallback when a candidate raises: NaN forecasts, which the backtest and the
+    forecast replace with the baseline's and flag (statsforecast's own fallback would hide it)."""
 
-    ADI = days / days with demand (infinite if none); CV² = (population std / mean)² of the
-    non-zero demands (0 with fewer than two). Output: unique_id, days, demand_days, adi, cv2,
-    demand_class.
+    alias = "FailedFit"
+
+    def forecast(self, y, h, X=None, X_future=None, fitted=False):  # noqa: ARG002 (statsforecast's signature)
+        return {"mean": np.full(h, np.nan)}
+
+    def new(self):
+        return self
+
+
+def candidate_models(demand_class: str, seasons: Sequence[int], config: ForecastConfig = ForecastConfig()) -> list[Any]:
+    """The models tried for a demand class given the usable seasons, the baseline first. The combination is
+    not among them: it is the mean of every candidate but the naive ones."""
+    main = seasons[0] if seasons else 1
+    models: list[Any] = [SeasonalNaive(season_length=main, alias=BASELINE)]
+    if demand_class in ("intermittent", "lumpy"):
+        return [*models, CrostonOptimized(alias="CrostonOptimized"), ADIDA(alias="ADIDA"), IMAPA(alias="IMAPA"),
+                TSB(alpha_d=0.2, alpha_p=0.2, alias="TSB")]
+    if main > 1:
+        models.append(SeasonalNaive(season_length=1, alias=NAIVE))
+    ets_season = main if main <= config.ets_max_season else 1
+    strong = {
+        "AutoETS": lambda: AutoETS(season_length=ets_season, model=config.ets_model if ets_season > 1
+                                   else config.ets_model[:2] + "N", alias="AutoETS"),
+        "Theta": lambda: DynamicOptimizedTheta(season_length=main, alias="Theta"),
+        "AutoARIMA": lambda: AutoARIMA(season_length=main, alias="AutoARIMA") if main <= config.arima_max_season
+        else MSTL(season_length=list(seasons), trend_forecaster=AutoARIMA(), alias="AutoARIMA"),
+        "MSTL": lambda: MSTL(season_length=list(seasons), trend_forecaster=AutoETS(model="ZZN"), alias="MSTL"),
+    }
+    return models + [strong[name]() for name in config.models if name != "MSTL" or seasons]
+
+
+Candidates = Callable[[str, Sequence[int], ForecastConfig], list[Any]]
+
+
+def classify_series(target: pd.DataFrame, config: ForecastConfig = ForecastConfig()) -> pd.DataFrame:
+    """Syntetos-Boylan demand class and backtest plan per series.
+
+    ADI = periods / periods with demand (infinite if none); CV² = (population std / mean)² of the
+    non-zero demands (0 with fewer than two). ``periods`` counts the fitted history (at most
+    ``config.history`` plus the backtest). ``seasons``: the usable seasons (comma-separated); ``windows``:
+    the backtest origins the length allows (0: too short, forecast by the short-history rule).
+    Output: unique_id, periods, demand_periods, adi, cv2, demand_class, seasons, windows.
     """
     demand = target["y"].where(target["y"] > 0).groupby(target["unique_id"])
-    stats = pd.DataFrame({"days": demand.size(), "demand_days": demand.count(), "mean": demand.mean(),
+    stats = pd.DataFrame({"periods": demand.size(), "demand_periods": demand.count(), "mean": demand.mean(),
                           "std": demand.std(ddof=0)})
-    adi = stats["days"] / stats["demand_days"].replace(0, np.nan)
+    adi = stats["periods"] / stats["demand_periods"].replace(0, np.nan)
     cv2 = ((stats["std"] / stats["mean"]) ** 2).fillna(0.0)
-    intermittent = adi.isna() | (adi >= adi_cutoff)
-    variable = cv2 >= cv2_cutoff
+    intermittent = adi.isna() | (adi >= config.adi_cutoff)
+    variable = cv2 >= config.cv2_cutoff
     demand_class = np.select([~intermittent & ~variable, ~intermittent & variable, intermittent & ~variable],
                              ["smooth", "erratic", "intermittent"], "lumpy")
-    return pd.DataFrame({"days": stats["days"], "demand_days": stats["demand_days"], "adi": adi.fillna(np.inf),
-                         "cv2": cv2, "demand_class": demand_class}).rename_axis("unique_id").reset_index()
+    windows = ((stats["periods"] - config.horizon - config.min_train) // config.step + 1).clip(0, config.windows)
+    shortest = stats["periods"] - config.horizon - config.step * (windows - 1).clip(lower=0)
+    if config.history:
+        shortest = shortest.clip(upper=config.history)
+    seasons = [",".join(str(s) for s in config.seasons if s > 1 and n >= 2 * s) for n in shortest]
+    frame = pd.DataFrame({"periods": stats["periods"], "demand_periods": stats["demand_periods"],
+                          "adi": adi.fillna(np.inf), "cv2": cv2, "demand_class": demand_class, "seasons": seasons,
+                          "windows": windows.astype(int)})
+    return frame.rename_axis("unique_id").reset_index()
 
 
-def run_statsforecast(series: pd.DataFrame, models: list[Any], config: ForecastConfig, *, backtest: bool,
-                      engine: Any = None) -> pd.DataFrame:
-    """statsforecast's cross-validation (``backtest``) or forecast, locally or on Spark, in long form.
+def season_tuple(text: str) -> tuple[int, ...]:
+    return tuple(int(s) for s in str(text).split(",") if s)
 
-    ``engine`` is an optional SparkSession: the frame is handed to Spark and statsforecast runs
-    through fugue, one task per group of series; without it, ``config.n_jobs`` local processes.
-    A model that fails on a series is replaced there by the seasonal naive (statsforecast's
-    fallback), so one odd series cannot stop a run; its errors are then the baseline's.
-    Output: unique_id, ds, (cutoff, y when backtesting,) model, forecast.
+
+def run_statsforecast(series: pd.DataFrame, models: list[Any], config: ForecastConfig, *,
+                      engine: Any = None) -> tuple[pd.DataFrame, float]:
+    """statsforecast's forecast of ``config.horizon`` periods, locally or on Spark, in long form, and the
+    CPU seconds it took (this process and its finished workers; NaN on Spark, whose executors do the work).
+
+    A model that raises on a series gives NaN there (:class:`FailedFit`). Output: unique_id, ds, model, forecast.
     """
     frame = series[["unique_id", "ds", "y"]]
-    forecaster = StatsForecast(models=models, freq=config.freq, n_jobs=config.n_jobs,
-                               fallback_model=SeasonalNaive(season_length=config.season_length))
-    data = engine.createDataFrame(frame) if engine is not None else frame
-    if backtest:
-        result = forecaster.cross_validation(df=data, h=config.horizon, n_windows=config.n_windows,
-                                             step_size=config.step_size)
-    else:
-        result = forecaster.forecast(df=data, h=config.horizon)
+    forecaster = StatsForecast(models=models, freq=config.freq, n_jobs=config.n_jobs, fallback_model=FailedFit())
+    started = _cpu_seconds()
     if engine is not None:
-        result = result.toArrow().to_pandas()
-    keys = [c for c in ("unique_id", "ds", "cutoff", "y") if c in result.columns]
-    long = result.melt(id_vars=keys, var_name="model", value_name="forecast")
+        result = forecaster.forecast(df=engine.createDataFrame(frame), h=config.horizon).toArrow().to_pandas()
+        cpu = float("nan")
+    else:
+        result = forecaster.forecast(df=frame, h=config.horizon)
+        cpu = _cpu_seconds() - started
+    long = result.melt(id_vars=["unique_id", "ds"], var_name="model", value_name="forecast")
     timezone = engine.conf.get("spark.sql.session.timeZone") if engine is not None else "UTC"
-    for column in ("ds", "cutoff"):
-        if column in long:
-            long[column] = _naive_timestamps(long[column], timezone)
-    return long.astype({"forecast": "float64"} | ({"y": "float64"} if "y" in long else {}))
+    long["ds"] = _naive_timestamps(long["ds"], timezone)
+    return long.astype({"forecast": "float64"}), cpu
+
+
+def _forecast_candidates(history: pd.DataFrame, demand_class: str, seasons: tuple[int, ...], config: ForecastConfig,
+                         candidates: Candidates, engine: Any) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Every candidate's forecast from ``history`` (one statsforecast run per candidate, timed), the
+    combination added, failures replaced by the baseline and flagged. Output: unique_id, ds, step, model,
+    forecast, fallback; and CPU seconds per candidate."""
+    models = candidates(demand_class, seasons, config)
+    runs, cpu = [], {}
+    for model in models:
+        result, seconds = run_statsforecast(history, [model], config, engine=engine)
+        runs.append(result)
+        cpu[repr(model)] = seconds
+    long = pd.concat(runs, ignore_index=True)
+    wide = long.pivot_table(index=["unique_id", "ds"], columns="model", values="forecast", dropna=False)
+    failed = wide.isna() & wide[BASELINE].notna().to_numpy()[:, None]
+    wide = wide.where(~failed, wide[BASELINE], axis=0)
+    members = [repr(m) for m in models if repr(m) not in (BASELINE, NAIVE)]
+    if len(members) > 1:
+        wide[COMBINATION] = wide[members].mean(axis=1)
+        failed[COMBINATION] = failed[members].any(axis=1)
+        cpu[COMBINATION] = sum(cpu[m] for m in members)
+    stacked = wide.stack(future_stack=True).rename("forecast").reset_index()
+    stacked["fallback"] = failed.stack(future_stack=True).reindex(pd.MultiIndex.from_frame(stacked[["unique_id", "ds", "model"]])).to_numpy()
+    if config.nonnegative:
+        stacked["forecast"] = stacked["forecast"].clip(lower=0)
+    stacked["step"] = stacked.groupby(["unique_id", "model"]).cumcount() + 1
+    return stacked, cpu
+
+
+def _grouped(classes: pd.DataFrame):
+    return classes.groupby(["demand_class", "seasons"], sort=True)
 
 
 def backtest(target: pd.DataFrame, classes: pd.DataFrame, config: ForecastConfig = ForecastConfig(), *,
-             candidates: Candidates = candidate_models, engine: Any = None) -> pd.DataFrame:
+             candidates: Candidates = candidate_models, engine: Any = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rolling-origin forecasts of every candidate for every series long enough to test.
 
-    Series are grouped by candidate set, one statsforecast run per group. Output: unique_id,
-    demand_class, cutoff, ds, y, model, forecast (clipped at 0), role (selection | holdout).
+    Window 0 is the latest origin (``role`` holdout), earlier ones select. Series are grouped by demand
+    class and usable seasons; per window, one statsforecast run per candidate. Output: the folds
+    (unique_id, demand_class, cutoff, ds, step, y, model, forecast, fallback, window, role) and the cost
+    (model, series_fits, cpu_seconds, cpu_seconds_per_series_fit).
     """
-    if config.n_windows < 2:
-        raise ValueError("the backtest needs at least two windows: earlier ones select, the last one judges")
-    testable = classes[classes["days"] >= config.min_length]
-    runs = []
-    for _, members in _by_candidate_set(testable, candidates, config.season_length):
-        models = candidates(members["demand_class"].iat[0], config.season_length)
-        series = target[target["unique_id"].isin(members["unique_id"])]
-        runs.append(run_statsforecast(series, models, config, backtest=True, engine=engine))
-    columns = ["unique_id", "demand_class", "cutoff", "ds", "y", "model", "forecast", "role"]
+    ordered = target.sort_values(["unique_id", "ds"])
+    from_end = ordered.groupby("unique_id").cumcount(ascending=False)  # 0 = the latest period
+    runs, cost = [], []
+    for (demand_class, seasons), members in _grouped(classes[classes["windows"] > 0]):
+        for window in range(int(members["windows"].max())):
+            ids = members.loc[members["windows"] > window, "unique_id"]
+            part = ordered["unique_id"].isin(ids)
+            back = config.horizon + window * config.step
+            fitted = part & (from_end >= back) & ((from_end < back + config.history) if config.history else True)
+            history = ordered[fitted]
+            forecasts, cpu = _forecast_candidates(history, demand_class, season_tuple(seasons), config, candidates, engine)
+            actual = ordered[part & (from_end < back) & (from_end >= back - config.horizon)]
+            cutoff = history.groupby("unique_id")["ds"].max().rename("cutoff")
+            runs.append(forecasts.merge(actual[["unique_id", "ds", "y"]], on=["unique_id", "ds"])
+                        .merge(cutoff, on="unique_id").assign(window=window, demand_class=demand_class))
+            cost += [{"model": m, "series_fits": len(ids), "cpu_seconds": s} for m, s in cpu.items()]
+    columns = ["unique_id", "demand_class", "cutoff", "ds", "step", "y", "model", "forecast", "fallback", "window", "role"]
     if not runs:
-        return pd.DataFrame(columns=columns)
+        return pd.DataFrame(columns=columns), _cost_table(cost)
     folds = pd.concat(runs, ignore_index=True)
-    folds["forecast"] = folds["forecast"].clip(lower=0)
-    last_cutoff = folds.groupby("unique_id")["cutoff"].transform("max")  # series may end on different days
-    folds["role"] = np.where(folds["cutoff"] == last_cutoff, "holdout", "selection")
-    folds = folds.merge(classes[["unique_id", "demand_class"]], on="unique_id")
-    return folds[columns].sort_values(["unique_id", "model", "ds", "cutoff"], ignore_index=True)
+    folds["role"] = np.where(folds["window"] == 0, "holdout", "selection")
+    return folds[columns].sort_values(["unique_id", "model", "ds", "cutoff"], ignore_index=True), _cost_table(cost)
 
 
-def score_backtest(folds: pd.DataFrame, target: pd.DataFrame, season_length: int = 7) -> pd.DataFrame:
-    """MASE, WAPE and bias per series, model and role (selection | holdout).
+def _cost_table(cost: list[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame(cost, columns=["model", "series_fits", "cpu_seconds"])
+    total = frame.groupby("model", as_index=False).agg(series_fits=("series_fits", "sum"), cpu_seconds=("cpu_seconds", "sum"))
+    total["cpu_seconds_per_series_fit"] = total["cpu_seconds"] / total["series_fits"].where(total["series_fits"] > 0)
+    return total
 
-    Per window, MASE = MAE / in-sample seasonal-naive MAE of that window's training part (the days
-    up to its cutoff), undefined when that is 0; over a role's windows the MASE is their mean, WAPE =
-    sum |error| / sum actual and bias = sum (forecast - actual) / sum actual. Output: unique_id,
-    model, role, windows, actual, abs_error, error, mase, wape, bias.
+
+def mase_scales(target: pd.DataFrame, classes: pd.DataFrame) -> pd.Series:
+    """In-sample MAE of the seasonal naive (main usable season, else lag 1) per series: the MASE denominator
+    and the unit of the intervals. NaN where it is 0 or undefined."""
+    lag = classes.set_index("unique_id")["seasons"].map(lambda s: (season_tuple(s) or (1,))[0])
+    ordered = target.sort_values(["unique_id", "ds"])
+    lags = ordered["unique_id"].map(lag).fillna(1).astype(int)
+    diffs = pd.Series(np.nan, index=ordered.index)
+    for value in lags.unique():
+        rows = lags == value
+        diffs[rows] = (ordered.loc[rows, "y"] - ordered[rows].groupby("unique_id")["y"].shift(value)).abs()
+    scale = diffs.groupby(ordered["unique_id"]).mean()
+    return scale.where(scale > 0).rename("scale")
+
+
+def score_backtest(folds: pd.DataFrame, scales: pd.Series) -> pd.DataFrame:
+    """MASE, WAPE and bias per series, model and role.
+
+    Per window MASE = MAE / the series' scale; over a role's windows the mean. WAPE = sum |error| / sum
+    actual, bias = sum (forecast - actual) / sum actual. Output: unique_id, model, role, windows, actual,
+    abs_error, error, mase, wape, bias, fallback (any window fell back).
     """
-    scale = _seasonal_naive_scale(target, folds[["unique_id", "cutoff"]].drop_duplicates(), season_length)
     errors = folds.assign(abs_error=(folds["forecast"] - folds["y"]).abs(), error=folds["forecast"] - folds["y"])
-    per_window = errors.groupby(["unique_id", "model", "role", "cutoff"], as_index=False).agg(
-        actual=("y", "sum"), abs_error=("abs_error", "sum"), error=("error", "sum"), mae=("abs_error", "mean"))
-    per_window = per_window.merge(scale, on=["unique_id", "cutoff"], how="left")
-    per_window["mase"] = per_window["mae"] / per_window["scale"].where(per_window["scale"] > 0)
+    per_window = errors.groupby(["unique_id", "model", "role", "window"], as_index=False).agg(
+        actual=("y", "sum"), abs_error=("abs_error", "sum"), error=("error", "sum"), mae=("abs_error", "mean"),
+        fallback=("fallback", "any"))
+    per_window["mase"] = per_window["mae"] / per_window["unique_id"].map(scales)
     metrics = per_window.groupby(["unique_id", "model", "role"], as_index=False).agg(
-        windows=("cutoff", "size"), actual=("actual", "sum"), abs_error=("abs_error", "sum"),
-        error=("error", "sum"), mase=("mase", "mean"))
+        windows=("window", "size"), actual=("actual", "sum"), abs_error=("abs_error", "sum"),
+        error=("error", "sum"), mase=("mase", "mean"), fallback=("fallback", "any"))
     actual = metrics["actual"].where(metrics["actual"] > 0)
     metrics["wape"] = metrics["abs_error"] / actual
     metrics["bias"] = metrics["error"] / actual
@@ -201,12 +366,12 @@ def score_backtest(folds: pd.DataFrame, target: pd.DataFrame, season_length: int
 
 def choose_models(metrics: pd.DataFrame, classes: pd.DataFrame, config: ForecastConfig = ForecastConfig(), *,
                   force_model: str | None = None) -> pd.DataFrame:
-    """The model per series: lowest absolute error over the selection windows, ties to the baseline.
+    """The model per series: lowest mean MASE over the selection windows (absolute error where MASE is
+    undefined); the combination if within ``combination_margin`` of the best; ties to the baseline.
 
-    Absolute error is what WAPE, the gate's measure, sums. Series the backtest could not cover get
-    the seasonal naive (a historic average when shorter than a season). ``force_model`` puts one
-    model on every backtested series regardless of its errors: the way a test proves the gate
-    refuses a bad portfolio. Output: unique_id, demand_class, model, selected_by.
+    Series the backtest could not cover get the naive (a historic average below two periods).
+    ``force_model`` puts one model on every backtested series: the way a test proves the gate refuses a bad
+    portfolio. Output: unique_id, demand_class, seasons, model, selected_by, fallback.
     """
     selection = metrics[metrics["role"] == "selection"]
     if force_model is not None:
@@ -214,60 +379,126 @@ def choose_models(metrics: pd.DataFrame, classes: pd.DataFrame, config: Forecast
         if lacking:
             raise ValueError(f"{force_model} was not backtested on {len(lacking)} series, e.g. {sorted(lacking)[:3]}")
         selection = selection[selection["model"] == force_model]
-    ranked = selection.assign(not_baseline=selection["model"] != BASELINE).sort_values(
-        ["unique_id", "abs_error", "not_baseline", "model"])
-    chosen = ranked.drop_duplicates("unique_id")[["unique_id", "model"]]
+    error = selection["mase"].fillna(selection["abs_error"])
+    single = selection[selection["model"] != COMBINATION]
+    best = error[single.index].groupby(single["unique_id"]).min()
+    tolerance = 1 + config.combination_margin
+    error = error.where(~((selection["model"] == COMBINATION)
+                          & (error <= selection["unique_id"].map(best) * tolerance)), -np.inf)
+    ranked = selection.assign(error=error, not_baseline=selection["model"] != BASELINE).sort_values(
+        ["unique_id", "error", "not_baseline", "model"])
+    chosen = ranked.drop_duplicates("unique_id")[["unique_id", "model", "fallback"]]
     chosen["selected_by"] = "forced" if force_model is not None else "backtest"
-    choice = classes[["unique_id", "demand_class", "days"]].merge(chosen, on="unique_id", how="left")
+    choice = classes[["unique_id", "demand_class", "seasons", "periods"]].merge(chosen, on="unique_id", how="left")
     untested = choice["model"].isna()
-    choice.loc[untested, "model"] = np.where(choice.loc[untested, "days"] >= config.season_length, BASELINE,
-                                             SHORT_HISTORY_MODEL)
+    choice.loc[untested, "model"] = np.where(choice.loc[untested, "periods"] >= 2, NAIVE, SHORT_HISTORY_MODEL)
     choice.loc[untested, "selected_by"] = "short_history"
-    return choice[["unique_id", "demand_class", "model", "selected_by"]]
+    choice["fallback"] = choice["fallback"].astype("boolean").fillna(False).astype(bool)
+    return choice[["unique_id", "demand_class", "seasons", "model", "selected_by", "fallback"]]
 
 
-def portfolio_figures(folds: pd.DataFrame, metrics: pd.DataFrame, choice: pd.DataFrame,
+def portfolio_figures(folds: pd.DataFrame, metrics: pd.DataFrame, choice: pd.DataFrame, scales: pd.Series,
                       quantiles: tuple[float, float] = (0.1, 0.9)) -> dict[str, Any]:
-    """Held-out accuracy of the chosen portfolio next to the seasonal naive on the same series.
-
-    Also the held-out coverage of p10-p90 intervals built from the selection windows' residuals only
-    (the honest check of the interval method; 0.8 is the target).
-    """
+    """Held-out accuracy of the chosen portfolio next to the seasonal naive on the same series, and the
+    held-out coverage of intervals built from the selection windows only."""
     holdout = metrics[metrics["role"] == "holdout"]
     portfolio = holdout.merge(choice[["unique_id", "model"]], on=["unique_id", "model"])
     baseline = holdout[(holdout["model"] == BASELINE) & holdout["unique_id"].isin(portfolio["unique_id"])]
+    paired = portfolio.set_index("unique_id")["mase"].to_frame("portfolio").join(
+        baseline.set_index("unique_id")["mase"].rename("baseline")).dropna()
     actual = portfolio["actual"].sum()
-    intervals = holdout_forecast(folds, choice, quantiles)
+    intervals = holdout_forecast(folds, choice, scales, quantiles)
     covered = (intervals["y"] >= intervals["p10"]) & (intervals["y"] <= intervals["p90"])
     return {
         "series_judged": int(portfolio["unique_id"].nunique()),
         "holdout_units": float(actual),
+        "portfolio_mase": float(paired["portfolio"].mean()) if len(paired) else float("nan"),
+        "baseline_mase": float(paired["baseline"].mean()) if len(paired) else float("nan"),
+        "share_not_worse": float((paired["portfolio"] <= paired["baseline"]).mean()) if len(paired) else float("nan"),
+        "share_beaten": float((paired["portfolio"] < paired["baseline"]).mean()) if len(paired) else float("nan"),
         "portfolio_wape": _ratio(portfolio["abs_error"].sum(), actual),
         "baseline_wape": _ratio(baseline["abs_error"].sum(), actual),
         "portfolio_bias": _ratio(portfolio["error"].sum(), actual),
         "baseline_bias": _ratio(baseline["error"].sum(), actual),
-        "portfolio_mase": float(portfolio["mase"].mean()),
-        "baseline_mase": float(baseline["mase"].mean()),
         "interval_coverage": float(covered.mean()) if len(covered) else float("nan"),
         "models": {str(k): int(v) for k, v in choice["model"].value_counts().items()},
+        "selected_by": {str(k): int(v) for k, v in choice["selected_by"].value_counts().items()},
+        "fallbacks": int(choice["fallback"].sum()),
         "demand_classes": {str(k): int(v) for k, v in choice["demand_class"].value_counts().items()},
     }
 
 
-def holdout_forecast(folds: pd.DataFrame, choice: pd.DataFrame,
-                     quantiles: tuple[float, float] = (0.1, 0.9)) -> pd.DataFrame:
-    """The chosen models' held-out forecasts with intervals from the selection windows' residuals only:
-    what the published forecast would have looked like against actuals it had not seen.
+def gate(figures: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
+    """Pass only if the portfolio's held-out mean MASE is below the seasonal naive's and the portfolio is no
+    worse than it on most series (scale-free: one large series neither passes nor fails the portfolio)."""
+    portfolio, baseline, share = figures["portfolio_mase"], figures["baseline_mase"], figures["share_not_worse"]
+    passed = bool(figures["series_judged"] > 0 and np.isfinite(portfolio) and portfolio < baseline and share > 0.5)
+    verdict = (f"held-out mean MASE {portfolio:.3f} vs seasonal naive {baseline:.3f}, no worse on {share:.0%} of "
+               f"series (pooled WAPE {figures['portfolio_wape']:.3f} vs {figures['baseline_wape']:.3f}): "
+               + ("portfolio beats the baseline" if passed else "portfolio does not beat the baseline"))
+    return passed, {**figures, "gate_passed": passed, "gate_verdict": verdict}
 
-    Output: unique_id, ds, model, y, p10, p50, p90.
-    """
+
+def conformal_quantiles(folds: pd.DataFrame, scales: pd.Series, tail: float, horizon: int) -> pd.DataFrame:
+    """Quantiles ``tail`` and ``1 - tail`` per horizon step of the strong candidates' residuals in units of
+    each series' scale, pooled over series and windows and smoothed over neighbouring steps.
+    Output: step, q_low, q_high (one row per step 1..horizon)."""
+    strong = folds[~folds["model"].isin([BASELINE, NAIVE])]
+    strong = strong if len(strong) else folds
+    scaled = (strong["y"] - strong["forecast"]) / strong["unique_id"].map(scales)
+    table = pd.DataFrame({"step": strong["step"], "r": scaled}).dropna()
+    steps = pd.RangeIndex(1, horizon + 1, name="step")
+    if table.empty:
+        return pd.DataFrame({"step": steps, "q_low": 0.0, "q_high": 0.0})
+    by_step = table.groupby("step")["r"].quantile([tail, 1 - tail]).unstack().reindex(steps)
+    width = max(1, horizon // 8) * 2 + 1
+    smooth = by_step.rolling(width, center=True, min_periods=1).mean().ffill().bfill()
+    return pd.DataFrame({"step": steps, "q_low": smooth.iloc[:, 0].to_numpy(), "q_high": smooth.iloc[:, 1].to_numpy()})
+
+
+def calibrated_tail(folds: pd.DataFrame, choice: pd.DataFrame, scales: pd.Series, horizon: int,
+                    quantiles: tuple[float, float] = (0.1, 0.9)) -> float:
+    """The tail level whose intervals, built from the older selection windows, covered the latest selection
+    window closest to the nominal coverage (the nominal tail without two selection windows)."""
+    nominal = quantiles[0]
+    selection = folds[folds["role"] == "selection"]
+    if selection.empty or selection["window"].nunique() < 2:
+        return nominal
+    latest = selection["window"].min()
+    older, judged = selection[selection["window"] > latest], selection[selection["window"] == latest]
+    target = quantiles[1] - quantiles[0]
+    gaps = {tail: abs(_coverage(judged, choice, conformal_quantiles(older, scales, tail, horizon), scales) - target)
+            for tail in sorted({nominal, *TAIL_LEVELS}, reverse=True) if tail <= nominal}
+    return min(gaps, key=gaps.get)
+
+
+def _coverage(folds: pd.DataFrame, choice: pd.DataFrame, table: pd.DataFrame, scales: pd.Series) -> float:
+    chosen = folds.merge(choice[["unique_id", "model"]], on=["unique_id", "model"])
+    band = _with_intervals(chosen, table, scales, nonnegative=False)
+    return float(((band["y"] >= band["p10"]) & (band["y"] <= band["p90"])).mean()) if len(band) else float("nan")
+
+
+def interval_table(folds: pd.DataFrame, choice: pd.DataFrame, scales: pd.Series, horizon: int,
+                   quantiles: tuple[float, float] = (0.1, 0.9)) -> pd.DataFrame:
+    """The calibrated conformal quantiles per step from the given folds. Output: step, q_low, q_high, tail."""
+    tail = calibrated_tail(folds, choice, scales, horizon, quantiles)
+    return conformal_quantiles(folds, scales, tail, horizon).assign(tail=tail)
+
+
+def holdout_forecast(folds: pd.DataFrame, choice: pd.DataFrame, scales: pd.Series,
+                     quantiles: tuple[float, float] = (0.1, 0.9)) -> pd.DataFrame:
+    """The chosen models' held-out forecasts with intervals from the selection windows only: what the
+    published forecast would have looked like against actuals it had not seen.
+    Output: unique_id, ds, step, model, y, p10, p50, p90."""
+    horizon = int(folds["step"].max()) if len(folds) else 1
+    selection = folds[folds["role"] == "selection"]
+    table = interval_table(selection, choice, scales, horizon, quantiles)
     chosen = folds[folds["role"] == "holdout"].merge(choice[["unique_id", "model"]], on=["unique_id", "model"])
-    selection_quantiles = residual_quantiles(folds[folds["role"] == "selection"], choice, quantiles=quantiles)
-    return _with_intervals(chosen, selection_quantiles)[["unique_id", "ds", "model", "y", "p10", "p50", "p90"]]
+    return _with_intervals(chosen, table, scales)[["unique_id", "ds", "step", "model", "y", "p10", "p50", "p90"]]
 
 
 def accuracy_by_class(metrics: pd.DataFrame, choice: pd.DataFrame) -> pd.DataFrame:
-    """Held-out WAPE of the chosen models and of the seasonal naive, per demand class."""
+    """Held-out mean MASE and WAPE of the chosen models and of the seasonal naive, per demand class."""
     held = metrics[metrics.role == "holdout"].merge(choice[["unique_id", "demand_class"]], on="unique_id")
     chosen = held.merge(choice[["unique_id", "model"]], on=["unique_id", "model"])
     baseline = held[held.model == BASELINE]
@@ -275,59 +506,43 @@ def accuracy_by_class(metrics: pd.DataFrame, choice: pd.DataFrame) -> pd.DataFra
     for demand_class, group in chosen.groupby("demand_class"):
         naive = baseline[baseline.demand_class == demand_class]
         rows.append({"demand_class": demand_class, "series": group.unique_id.nunique(),
+                     "portfolio_mase": round(float(group.mase.mean()), 4),
+                     "seasonal_naive_mase": round(float(naive.mase.mean()), 4),
                      "portfolio_wape": round(_ratio(group.abs_error.sum(), group.actual.sum()), 4),
                      "seasonal_naive_wape": round(_ratio(naive.abs_error.sum(), naive.actual.sum()), 4)})
     return pd.DataFrame(rows)
 
 
-def gate(figures: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
-    """Pass only if the portfolio's held-out WAPE is below the seasonal naive's on the same series."""
-    portfolio, baseline = figures["portfolio_wape"], figures["baseline_wape"]
-    passed = bool(figures["series_judged"] > 0 and np.isfinite(portfolio) and portfolio < baseline)
-    verdict = (f"held-out WAPE {portfolio:.3f} vs seasonal naive {baseline:.3f}: "
-               + ("portfolio beats the baseline" if passed else "portfolio does not beat the baseline"))
-    return passed, {**figures, "gate_passed": passed, "gate_verdict": verdict}
-
-
-def residual_quantiles(folds: pd.DataFrame, choice: pd.DataFrame, target: pd.DataFrame | None = None,
-                       quantiles: tuple[float, float] = (0.1, 0.9), season_length: int = 7) -> pd.DataFrame:
-    """Empirical quantiles of actual - forecast of each series' chosen model over the given folds.
-
-    Series without folds (too short to backtest) use their in-sample seasonal differences
-    (y[t] - y[t - season]: the seasonal naive's own errors), or deviations from their mean below
-    one season, when ``target`` is given. Output: unique_id, q_low, q_high.
-    """
-    chosen = folds.merge(choice[["unique_id", "model"]], on=["unique_id", "model"])
-    parts = [pd.DataFrame({"unique_id": chosen["unique_id"], "residual": chosen["y"] - chosen["forecast"]})]
-    if target is not None:
-        missing = target[~target["unique_id"].isin(chosen["unique_id"])]
-        grouped = missing.groupby("unique_id")["y"]
-        reference = grouped.shift(season_length).where(grouped.transform("size") >= season_length,
-                                                       grouped.transform("mean"))
-        parts.append(pd.DataFrame({"unique_id": missing["unique_id"], "residual": missing["y"] - reference}))
-    residuals = pd.concat([p for p in parts if len(p)] or parts[:1]).dropna()
-    low, high = quantiles
-    return residuals.groupby("unique_id")["residual"].quantile([low, high]).unstack().set_axis(
-        ["q_low", "q_high"], axis=1).reset_index()
-
-
-def forecast_series(target: pd.DataFrame, choice: pd.DataFrame, quantiles: pd.DataFrame,
+def forecast_series(target: pd.DataFrame, choice: pd.DataFrame, intervals: pd.DataFrame, scales: pd.Series,
                     config: ForecastConfig = ForecastConfig(), *, candidates: Candidates = candidate_models,
                     engine: Any = None) -> pd.DataFrame:
-    """p10, p50 and p90 for the next ``config.horizon`` days with each series' chosen model.
+    """p10, p50 and p90 for the next ``config.horizon`` periods with each series' chosen model.
 
-    Series are grouped by chosen model, one statsforecast run per model. Output: unique_id,
-    product_id, location_id, ds, model, p10, p50, p90 (0 <= p10 <= p50 <= p90).
+    Backtested series: the candidates of their group are fitted on the latest ``history`` periods and the
+    chosen one kept (a failed fit falls back to the baseline, flagged). Short series: the naive or the
+    historic average. Output: unique_id, product_id, location_id, ds, step, model, fallback, p10, p50, p90.
     """
-    models = _models_by_name(choice["demand_class"].unique(), candidates, config.season_length)
+    ordered = target.sort_values(["unique_id", "ds"])
+    if config.history:
+        ordered = ordered[ordered.groupby("unique_id").cumcount(ascending=False) < config.history]
     runs = []
-    for model_name, members in choice.groupby("model"):
-        series = target[target["unique_id"].isin(members["unique_id"])]
-        runs.append(run_statsforecast(series, [models[model_name]], config, backtest=False, engine=engine))
-    forecasts = _with_intervals(pd.concat(runs, ignore_index=True), quantiles)
+    tested = choice[choice["selected_by"] != "short_history"]
+    for (demand_class, seasons), members in tested.groupby(["demand_class", "seasons"]):
+        wanted = set(members["model"])
+        history = ordered[ordered["unique_id"].isin(members["unique_id"])]
+        forecasts, _ = _forecast_candidates(history, demand_class, season_tuple(seasons), config, candidates, engine)
+        if wanted - set(forecasts["model"]):
+            raise ValueError(f"chosen models {sorted(wanted - set(forecasts['model']))} are not candidates of "
+                             f"{demand_class} series with seasons {seasons!r}")
+        runs.append(forecasts.merge(members[["unique_id", "model"]], on=["unique_id", "model"]))
+    for model_name, members in choice[choice["selected_by"] == "short_history"].groupby("model"):
+        model = HistoricAverage(alias=model_name) if model_name == SHORT_HISTORY_MODEL else SeasonalNaive(1, alias=NAIVE)
+        result, _ = run_statsforecast(ordered[ordered["unique_id"].isin(members["unique_id"])], [model], config, engine=engine)
+        runs.append(result.assign(fallback=False, step=result.groupby("unique_id").cumcount() + 1))
+    forecasts = _with_intervals(pd.concat(runs, ignore_index=True), intervals, scales, config.nonnegative)
     ids = target.drop_duplicates("unique_id")[ID_COLUMNS]
-    return forecasts.merge(ids, on="unique_id")[[*ID_COLUMNS, "ds", "model", "p10", "p50", "p90"]].sort_values(
-        ["unique_id", "ds"], ignore_index=True)
+    return forecasts.merge(ids, on="unique_id")[[*ID_COLUMNS, "ds", "step", "model", "fallback", "p10", "p50", "p90"]] \
+        .sort_values(["unique_id", "ds"], ignore_index=True)
 
 
 @dataclass
@@ -336,74 +551,59 @@ class ForecastRun:
 
     classes: pd.DataFrame
     folds: pd.DataFrame
+    cost: pd.DataFrame
     metrics: pd.DataFrame
     choice: pd.DataFrame
     passed: bool
     figures: dict[str, Any]
+    intervals: pd.DataFrame
     forecast: pd.DataFrame
 
 
 def forecast_demand(target: pd.DataFrame, config: ForecastConfig = ForecastConfig(), *, engine: Any = None,
                     candidates: Candidates = candidate_models, force_model: str | None = None) -> ForecastRun:
-    """Classify, backtest, select, gate and forecast in one call (the forecast is made either way;
+    """Classify, backtest, choose, gate and forecast in one call (the forecast is made either way;
     whether it may be published is ``passed``)."""
-    classes = classify_series(target, config.adi_cutoff, config.cv2_cutoff)
-    folds = backtest(target, classes, config, candidates=candidates, engine=engine)
-    metrics = score_backtest(folds, target, config.season_length)
+    classes = classify_series(target, config)
+    folds, cost = backtest(target, classes, config, candidates=candidates, engine=engine)
+    scales = mase_scales(target, classes)
+    metrics = score_backtest(folds, scales)
     choice = choose_models(metrics, classes, config, force_model=force_model)
-    passed, figures = gate(portfolio_figures(folds, metrics, choice, config.quantiles))
-    quantiles = residual_quantiles(folds, choice, target, config.quantiles, config.season_length)
-    forecast = forecast_series(target, choice, quantiles, config, candidates=candidates, engine=engine)
-    return ForecastRun(classes, folds, metrics, choice, passed, figures, forecast)
+    passed, figures = gate(portfolio_figures(folds, metrics, choice, scales, config.quantiles))
+    intervals = interval_table(folds, choice, scales, config.horizon, config.quantiles)
+    forecast = forecast_series(target, choice, intervals, scales, config, candidates=candidates, engine=engine)
+    return ForecastRun(classes, folds, cost, metrics, choice, passed, figures, intervals, forecast)
 
 
 def representative_series(classes: pd.DataFrame, target: pd.DataFrame) -> list[str]:
-    """One series per demand class present, the one that sold the most units (what a chart shows)."""
+    """One series per demand class present, the one with the most demand (what a chart shows)."""
     volume = target.groupby("unique_id")["y"].sum().rename("units")
     ranked = classes.merge(volume, left_on="unique_id", right_index=True).sort_values("units", ascending=False)
     present = ranked.drop_duplicates("demand_class").set_index("demand_class")["unique_id"]
     return [present[c] for c in DEMAND_CLASSES if c in present.index]
 
 
-def _with_intervals(forecasts: pd.DataFrame, quantiles: pd.DataFrame) -> pd.DataFrame:
-    """p50 = forecast clipped at 0; p10/p90 = p50 + residual quantiles, kept within [0, p50] and >= p50."""
-    frame = forecasts.merge(quantiles, on="unique_id", how="left")
-    p50 = frame["forecast"].clip(lower=0)
+def _with_intervals(forecasts: pd.DataFrame, table: pd.DataFrame, scales: pd.Series, nonnegative: bool = True) -> pd.DataFrame:
+    """p50 = forecast; p10/p90 = p50 + scale x the step's quantiles, ordered around p50 (and >= 0 for demand)."""
+    frame = forecasts.merge(table[["step", "q_low", "q_high"]], on="step", how="left")
+    scale = frame["unique_id"].map(scales).fillna(0.0)
+    p50 = frame["forecast"].clip(lower=0) if nonnegative else frame["forecast"]
+    low = np.minimum(p50 + scale * frame["q_low"].fillna(0), p50)
     frame["p50"] = p50
-    frame["p10"] = (p50 + frame["q_low"].fillna(0)).clip(lower=0).where(lambda p: p <= p50, p50)
-    frame["p90"] = (p50 + frame["q_high"].fillna(0)).where(lambda p: p >= p50, p50)
+    frame["p10"] = low.clip(lower=0) if nonnegative else low
+    frame["p90"] = np.maximum(p50 + scale * frame["q_high"].fillna(0), p50)
     return frame.drop(columns=["q_low", "q_high", "forecast"])
 
 
-def _seasonal_naive_scale(target: pd.DataFrame, origins: pd.DataFrame, season_length: int) -> pd.DataFrame:
-    """In-sample MAE of the seasonal naive on each (series, cutoff)'s training part."""
-    ordered = target.sort_values(["unique_id", "ds"])
-    grouped = ordered.groupby("unique_id")["y"]
-    difference = (ordered["y"] - grouped.shift(season_length)).abs()
-    running = ordered[["unique_id", "ds"]].assign(
-        total=difference.fillna(0).groupby(ordered["unique_id"]).cumsum(),
-        count=difference.notna().groupby(ordered["unique_id"]).cumsum())
-    at_cutoff = origins.merge(running, left_on=["unique_id", "cutoff"], right_on=["unique_id", "ds"])
-    at_cutoff["scale"] = at_cutoff["total"] / at_cutoff["count"].where(at_cutoff["count"] > 0)
-    return at_cutoff[["unique_id", "cutoff", "scale"]]
-
-
-def _by_candidate_set(classes: pd.DataFrame, candidates: Candidates, season_length: int):
-    """Series grouped by the names of their candidate models (classes sharing a set run together)."""
-    names = {c: tuple(repr(m) for m in candidates(c, season_length)) for c in classes["demand_class"].unique()}
-    return classes.groupby(classes["demand_class"].map(names), sort=True)
-
-
-def _models_by_name(demand_classes, candidates: Candidates, season_length: int) -> dict[str, Any]:
-    models = {SHORT_HISTORY_MODEL: HistoricAverage(alias=SHORT_HISTORY_MODEL)}
-    for demand_class in demand_classes:
-        models.update({repr(m): m for m in candidates(demand_class, season_length)})
-    return models
+def _cpu_seconds() -> float:
+    """CPU seconds of this process and of its finished children (statsforecast's worker processes)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _naive_timestamps(column: pd.Series, timezone: str) -> pd.Series:
-    """Spark reads naive days as wall-clock times in its session time zone and hands back instants:
-    back to that zone's wall clock, the days the series were given in."""
+    """Spark reads naive timestamps as wall-clock times in its session time zone and hands back instants:
+    back to that zone's wall clock, the periods the series were given in."""
     if isinstance(column.dtype, pd.DatetimeTZDtype):
         column = column.dt.tz_convert(timezone).dt.tz_localize(None)
     return column.astype("datetime64[ns]")

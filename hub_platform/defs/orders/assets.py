@@ -21,7 +21,7 @@ from hub_platform.defs.curated.assets import curated_key
 from hub_platform.defs.orders import delivery_alerts, eta, geofences, perfect_order, routing, timeline
 from hub_platform.lib.automation import FOLLOWS_UPSTREAM
 from hub_platform.lib.gx import check_rules
-from hub_platform.lib.metadata import markdown_table, table_metadata
+from hub_platform.lib.metadata import figures, markdown_table, table_metadata
 from hub_platform.lib.resources import NotificationResource
 from hub_platform.lib.tables import Findings, Inputs, SideTable, State, Zone, ZoneAsset, gx_check, table_assets
 
@@ -38,35 +38,79 @@ GEOFENCES = _spec(
     "Geofences as data: a circle around every depot and customer drop point (derived from the location master and "
     "the orders) and the hand-kept zones in hub_platform/sources/reference/geofences.csv (restricted areas).",
     not_null=("kind", "shape", "lat", "lon"), allowed=(("kind", geofences.KINDS), ("shape", geofences.SHAPES)),
+    columns={
+        "name": "The place's name.",
+        "shape": "circle or polygon.",
+        "radius_m": "Radius of a circle in metres.",
+        "ring": "A polygon's corners as JSON [[lon, lat], ...].",
+    },
 )
 ROUTE_STOP = _spec(
     "route_stop", ("order_id",),
     "The planned stop of every fleet order: van, sequence, planned arrival and departure, leg distance, whether the "
     "window is met; orders no van could take are here too, with the reason.",
     not_null=("status", "depot_id"), allowed=(("status", ("planned", "unassigned")),),
+    columns={
+        "leg_km": "Distance from the previous stop in km.",
+        "planned_service_start": "When unloading is planned to start (UTC).",
+        "window_met": "True when the planned arrival is inside the window.",
+        "deferred_days": "Days the order was carried over.",
+        "reason": "Why no van could take it (unassigned orders).",
+        "allocated_at": "When the order was allocated to the route (UTC).",
+        "status": "planned or unassigned.",
+    },
 )
 ROUTE = _spec(
     "route", ("route_id",),
     "One planned route per van and day: stops, units against capacity, planned departure and return, distance, "
     "windows met. Distances are great-circle x 1.3 (road factor), times at 38 km/h plus 10 minutes per drop.",
     not_null=("vehicle_id", "route_km"),
+    columns={
+        "planned_return": "Planned return to the depot (UTC).",
+        "route_km": "Planned route distance in km.",
+        "return_km": "Distance of the last leg back to the depot, in km.",
+        "windows_met": "Stops planned inside their window.",
+        "units": "Units loaded.",
+    },
 )
 GEOFENCE_EVENTS = _spec(
     "geofence_events", ("vehicle_id", "geofence_id", "event", "event_at"),
     "Enter, dwell and exit events per van and geofence from the pings, robust to GPS jitter (hysteresis of 40 m "
     "and two consecutive pings per change).",
     not_null=("kind", "confirmed_at"), allowed=(("event", ("enter", "dwell", "exit")),),
+    columns={
+        "confirmed_at": "When the second ping confirmed the event (UTC).",
+        "visit_start": "When the visit this event belongs to began (UTC).",
+        "minutes_inside": "Minutes inside the geofence (dwell and exit events).",
+        "event": "enter, dwell or exit.",
+    },
 )
 STOP_VISITS = _spec(
     "stop_visits", ("route_id", "order_id"),
     "When each planned stop was reached and left, and its dwell time, as the geofence events show it.",
     not_null=("vehicle_id",),
+    columns={
+        "left_depot_at": "When the van left the depot (UTC).",
+        "left_depot_known_at": "When the hub knew it had (UTC).",
+        "arrival_known_at": "When the hub knew of the arrival (UTC).",
+        "departed_at": "When the van left the stop (UTC).",
+        "departure_known_at": "When the hub knew it had left (UTC).",
+    },
 )
 ETA_PREDICTIONS = _spec(
     "eta_predictions", ("route_id", "order_id", "predicted_at"),
     "Every ETA ever predicted for a remaining stop (at most one per van per 5 minutes), with the promised window "
     "and the inputs the method used; accuracy against the arrivals the geofences saw is in the metadata.",
     not_null=("eta", "promised_end"),
+    columns={
+        "predicted_at": "When the prediction was made (UTC).",
+        "stops_before": "Stops still to serve before this one.",
+        "distance_km": "Remaining distance to the stop in km.",
+        "speed_kmh": "Speed assumed for the remaining legs, in km/h.",
+        "dwell_minutes": "Minutes assumed per remaining drop.",
+        "moving_pings": "Moving pings on this route so far (the speed's evidence).",
+        "observed_drops": "Drops observed on this route so far (the dwell's evidence).",
+    },
 )
 ORDER_TIMELINE = _spec(
     "order_timeline", ("order_id", "step"),
@@ -74,26 +118,63 @@ ORDER_TIMELINE = _spec(
     "exception) with its source, the current status and the promised window. No source reports picking.",
     not_null=("at", "source", "current_status"),
     allowed=(("step", ("placed", "allocated", "picked", "shipped", "out_for_delivery", "delivered", "exception")),),
+    columns={
+        "step": "placed, allocated, picked, shipped, out_for_delivery, delivered or exception.",
+        "step_rank": "Order of the step in the lifecycle.",
+        "at": "When the step happened (UTC).",
+        "detail": "What the source said about it.",
+        "current_status": "The order's latest step.",
+        "source": "The source that reported the step.",
+    },
 )
 PERFECT_ORDER = _spec(
     "perfect_order", ("order_id",),
     "Per order: on time, in full, damage free, correctly documented and perfect (unknown where no source can tell: "
     "carriers report neither contents nor paperwork).",
     not_null=("channel",),
+    columns={
+        "delivery_date": "Day of delivery (or of the promise, when not delivered).",
+        "arrival_source": "Where the arrival time comes from: driver_pod, geofence or carrier.",
+        "minutes_late": "Minutes after the window end; 0 when on time.",
+        "ordered_units": "Units ordered.",
+        "delivered_units": "Units the driver recorded as delivered.",
+        "damaged_units": "Units recorded as damaged.",
+        "in_full": "True when every ordered unit was delivered; empty where no source tells.",
+        "damage_free": "True when nothing was damaged; empty where no source tells.",
+        "documented": "True when the proof of delivery is complete; empty where no source tells.",
+        "perfect": "On time, in full, damage free and documented; empty when one of them is unknown.",
+    },
 )
 PERFECT_ORDER_KPIS = _spec(
     "perfect_order_kpis", ("dimension", "key"),
-    "Perfect-order rates by delivery day, customer, carrier, depot and route, each measure with how many orders it "
+    "Perfect-order rates by delivery day, customer, carrier, transport mode, depot and route, each measure with how many orders it "
     "is known for.",
     not_null=("orders",),
+    columns={
+        "dimension": "What the row groups by: delivery_date, customer_ref, carrier, depot_id or route_id.",
+        "key": "The value of that dimension.",
+        # per measure, the orders it is known for and its rate among them
+        **{f"{m}_known": f"Orders where {m.replace('_', ' ')} is known." for m in perfect_order.MEASURES},
+        **{f"{m}_rate": f"Share of {m.replace('_', ' ')} among the orders where it is known." for m in perfect_order.MEASURES},
+    },
 )
 ROUTE_PROFILE = _spec(
     "route_profile", ("route_id",),
     "Per route: punctuality, worst delay, dwell, planned and driven distance, departure delay, speeding incidents.",
+    columns={
+        "max_delay_minutes": "The worst delay after a window on the route, in minutes.",
+        "departure_delay_minutes": "Minutes the van left the depot after the planned departure; empty without telemetry.",
+    },
 )
 DRIVER_PROFILE = _spec(
     "driver_profile", ("driver_id",),
     "Per driver: routes, punctuality, lateness, dwell, distance and speeding incidents.",
+    columns={
+        "routes": "Routes driven.",
+        "mean_minutes_late": "Mean minutes after the window, over late stops.",
+        "tracked_routes": "Routes with telemetry.",
+        "speeding_per_100km": "Speeding incidents per 100 km driven.",
+    },
 )
 DELAY_ALERTS = _spec(
     "delay_alerts", ("alert_id",),
@@ -103,6 +184,10 @@ DELAY_ALERTS = _spec(
     "it is recorded, so a failed run can repeat an alert (same alert_id) but never lose one. The per-order state is in "
     "orders/alert_state.",
     not_null=("order_id", "state", "raised_at"), allowed=(("state", ("late", "cleared")),), may_be_empty=True,
+    columns={
+        "raised_at": "When the prediction that raised the alert was made (UTC).",
+        "minutes_after_window": "Predicted arrival minus window end, in minutes (negative: inside the window).",
+    },
 )
 # what the landing sensor runs with each telemetry micro-batch, so a delay is alerted within minutes
 LIVE_ASSETS = [ORDERS.key(n) for n in ("geofence_events", "stop_visits", "eta_predictions", "delay_alerts")]
@@ -209,8 +294,9 @@ def _perfect_order(read: Inputs):
     pings = read.pandas("clean", "vehicle_telemetry")
     # "now" is the newest thing the hub has heard of, so a rerun on the same data judges the same way
     as_of = pd.Series([pd.to_datetime(series, utc=True).max() for series in (pod.delivered_at, events.event_at, pings.ts)]).max()
+    freight = read.pandas("curated", "shipment", filters=[("kind", "=", "freight")])
     judged = perfect_order.perfect_orders(_fleet_orders(read), _online_orders(read), stops,
-                                          read.pandas("orders", "stop_visits"), pod, events, as_of=as_of)
+                                          read.pandas("orders", "stop_visits"), pod, events, as_of=as_of, freight=freight)
     return {"perfect_order": judged, "perfect_order_kpis": perfect_order.perfect_order_kpis(judged)}
 
 
@@ -219,9 +305,10 @@ def _kpi_report(tables: dict[str, pa.Table], _read: Inputs) -> Findings:
     rates = {measure: round(float(judged[measure].dropna().astype(bool).mean()), 4)
              for measure in perfect_order.MEASURES if judged[measure].notna().any()}
     kpis = tables["perfect_order_kpis"].to_pandas()
-    carriers = kpis[kpis.dimension == "carrier"]
+    carriers, modes = kpis[kpis.dimension == "carrier"], kpis[kpis.dimension == "mode"]
     return Findings(metadata={"perfect_order": {"rates": dg.MetadataValue.json(rates)}, "perfect_order_kpis": {
-        "by_carrier": dg.MetadataValue.md(markdown_table(pa.Table.from_pandas(carriers, preserve_index=False)))}})
+        "by_carrier": dg.MetadataValue.md(markdown_table(pa.Table.from_pandas(carriers, preserve_index=False))),
+        "by_mode": dg.MetadataValue.md(markdown_table(pa.Table.from_pandas(modes, preserve_index=False)))}})
 
 
 def _profiles(read: Inputs):
@@ -275,7 +362,7 @@ def _delay_alerts_asset() -> dg.AssetsDefinition:
                   "orders", "alert_state", keys=["order_id"])
         every_alert = tables.arrow("orders", "delay_alerts")
         metadata = {
-            **table_metadata(every_alert),
+            **table_metadata(every_alert, descriptions=dict(DELAY_ALERTS.columns)),
             "alerts_this_run": len(alerts),
             "messages_sent": sent,
             "channel": "sns" if notifications.sns_topic_arn else f"outbox {notifications.outbox()}",
@@ -285,7 +372,7 @@ def _delay_alerts_asset() -> dg.AssetsDefinition:
         truth = _truth(tables)
         if truth is not None and len(predictions):
             quality = delivery_alerts.evaluate_alerts(every_alert.to_pandas(), predictions, truth)
-            metadata["quality_vs_truth"] = dg.MetadataValue.json({k: round(float(v), 4) for k, v in quality.items()})
+            metadata["quality_vs_truth"] = figures(quality, undefined="no order was alerted, or none was late, in the telemetry so far")
         yield dg.MaterializeResult(asset_key=spec.key, metadata=metadata)
         yield check_rules(every_alert, spec, asset_key=spec.key)
 
@@ -309,7 +396,7 @@ def orders_assets() -> list[dg.AssetsDefinition]:
         table_assets([ORDER_TIMELINE], deps=[curated_key("sales_order"), curated_key("shipment_event"), clean_key("driver_pod"),
                                              *stops_and_routes, STOP_VISITS.key], build=_order_timeline, **common),
         table_assets([PERFECT_ORDER, PERFECT_ORDER_KPIS],
-                     deps=[curated_key("sales_order"), curated_key("shipment_event"), clean_key("driver_pod"),
+                     deps=[curated_key("sales_order"), curated_key("shipment_event"), curated_key("shipment"), clean_key("driver_pod"),
                            clean_key("vehicle_telemetry"), *stops_and_routes, STOP_VISITS.key],
                      build=_perfect_order, report=_kpi_report, name="orders__perfect_order", **common),
         table_assets([ROUTE_PROFILE, DRIVER_PROFILE], deps=[*stops_and_routes, STOP_VISITS.key, PERFECT_ORDER.key,

@@ -15,7 +15,6 @@ data it has already seen emits nothing.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,15 +83,19 @@ def update_alerts(state: pd.DataFrame, predictions: pd.DataFrame, addresses: pd.
 
 def alert_messages(alerts: pd.DataFrame, timezones: pd.Series) -> list[dict]:
     """One message per alert, to the customer and the driver, with times in the delivery address's
-    local time (``timezones``: order_id -> IANA zone; UTC where unknown)."""
+    local time (``timezones``: order_id -> IANA zone; UTC where unknown). The ETA is said to the nearest
+    minute and the delay is counted from that minute, so the two always agree (10:00:28 is "10:00, less
+    than a minute after" a window ending 10:00, never "1 minute after")."""
     messages = []
     for alert in alerts.itertuples():
         zone = timezones.get(alert.order_id)
-        local = {name: getattr(alert, name).tz_convert(zone if isinstance(zone, str) else "UTC")
+        local = {name: getattr(alert, name).tz_convert(zone if isinstance(zone, str) else "UTC").round("min")
                  for name in ("eta", "promised_start", "promised_end")}
         window = f"{local['promised_start']:%H:%M}-{local['promised_end']:%H:%M %Z} on {local['promised_end']:%d %b}"
+        late = int((local["eta"] - local["promised_end"]).total_seconds() // 60)
+        delay = "less than a minute" if late < 1 else f"{late} minute{'s' * (late != 1)}"
         body = (f"Order {alert.order_id} is now expected at {local['eta']:%H:%M %Z}, "
-                f"{math.ceil(alert.minutes_after_window)} minute(s) after its window {window}." if alert.state == "late" else
+                f"{delay} after its window {window}." if alert.state == "late" else
                 f"Order {alert.order_id} is back on time: expected at {local['eta']:%H:%M %Z}, within {window}.")
         messages.append({
             "id": alert.alert_id,

@@ -12,6 +12,10 @@ Fleet orders (own vans) are judged on everything the hub knows about them:
 - ``documented``: signature captured and documents complete. No proof of delivery means not
   documented: nothing proves the handover.
 
+Freight shipments (from shipment-line extracts: a programme's deliveries by air, road or ocean)
+are judged, like carrier orders, on punctuality only: the delivered day against the scheduled day;
+``mode`` carries their transport mode (the fleet's vans are ``road``), a KPI dimension of its own.
+
 Carrier orders (online orders) are judged only on what carrier events can tell: the delivered scan
 against the end of the promised window gives ``on_time``. Carrier events say nothing about contents,
 condition or paperwork, so ``in_full``, ``damage_free`` and ``documented`` are unknown (NA), never
@@ -33,15 +37,17 @@ from hub_platform.defs.orders.eta import MOVING_KMH, assign_routes
 from hub_platform.defs.orders.geofences import haversine_km
 
 MEASURES = ["on_time", "in_full", "damage_free", "documented", "perfect"]
-ORDER_COLUMNS = ["order_id", "channel", "carrier", "customer_ref", "depot_id", "route_id", "vehicle_id", "driver_id",
+ORDER_COLUMNS = ["order_id", "channel", "carrier", "mode", "customer_ref", "depot_id", "route_id", "vehicle_id", "driver_id",
                  "delivery_date", "promised_start", "promised_end", "arrived_at", "arrival_source", "minutes_late",
                  "ordered_units", "delivered_units", "damaged_units", *MEASURES]
-DIMENSIONS = ("delivery_date", "customer_ref", "carrier", "depot_id", "route_id")
+DIMENSIONS = ("delivery_date", "customer_ref", "carrier", "mode", "depot_id", "route_id")
+FLEET_MODE = "road"  # the own fleet's vans
 SPEEDING_KMH = 90.0
 
 
 def perfect_orders(orders: pd.DataFrame, online_orders: pd.DataFrame, stops: pd.DataFrame, visits: pd.DataFrame,
-                   pod: pd.DataFrame, carrier_events: pd.DataFrame, as_of: pd.Timestamp | None = None) -> pd.DataFrame:
+                   pod: pd.DataFrame, carrier_events: pd.DataFrame, as_of: pd.Timestamp | None = None,
+                   freight: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per order with the four perfect-order measures (nullable booleans: NA is unknown).
 
     orders: order_id, customer_ref, depot_id, promised_start, promised_end, units (fleet).
@@ -58,7 +64,7 @@ def perfect_orders(orders: pd.DataFrame, online_orders: pd.DataFrame, stops: pd.
     fleet["arrived_at"] = pd.to_datetime(fleet.arrived_at, utc=True).where(geofenced, pd.to_datetime(fleet.delivered_at, utc=True))
     has_pod = fleet.delivered_at.notna()
     fleet = fleet.assign(
-        channel="fleet", carrier="fleet", ordered_units=fleet.units,
+        channel="fleet", carrier="fleet", mode=FLEET_MODE, ordered_units=fleet.units,
         in_full=_known(fleet.delivered_units >= fleet.units, has_pod),
         damage_free=_known(fleet.damaged_units == 0, has_pod),
         documented=pd.array(has_pod & fleet.signature_captured.eq(True) & fleet.documents_complete.eq(True), dtype="boolean"))
@@ -73,7 +79,8 @@ def perfect_orders(orders: pd.DataFrame, online_orders: pd.DataFrame, stops: pd.
                              arrival_source=np.where(carried.event_at.notna(), "carrier", None),
                              in_full=unknown, damage_free=unknown, documented=unknown)
 
-    frame = pd.concat([fleet, carried], ignore_index=True)
+    parts = [fleet, carried] + ([_freight(freight)] if freight is not None and len(freight) else [])
+    frame = pd.concat(parts, ignore_index=True)
     frame["promised_start"] = pd.to_datetime(frame.promised_start, utc=True)
     frame["promised_end"] = pd.to_datetime(frame.promised_end, utc=True)
     arrived = frame.arrived_at.notna()
@@ -87,9 +94,24 @@ def perfect_orders(orders: pd.DataFrame, online_orders: pd.DataFrame, stops: pd.
     pending = ~arrived & ~overdue
     frame.loc[pending & frame.channel.eq("fleet"), "documented"] = pd.NA
     frame["perfect"] = frame.on_time & frame.in_full & frame.damage_free & frame.documented
-    frame.loc[frame.channel.eq("carrier"), "perfect"] = pd.NA
+    frame.loc[frame.channel.isin(["carrier", "freight"]), "perfect"] = pd.NA
     frame["delivery_date"] = frame.promised_start.dt.date
     return frame.sort_values("order_id", kind="stable")[ORDER_COLUMNS].reset_index(drop=True)
+
+
+def _freight(shipments: pd.DataFrame) -> pd.DataFrame:
+    """Freight shipments (curated/shipment rows of kind ``freight``) as orders, judged on punctuality
+    only: the delivered day against the promised day. Shipment-line extracts say nothing reliable
+    about contents, condition or paperwork, so in_full, damage_free and documented are NA."""
+    unknown = pd.array([pd.NA] * len(shipments), dtype="boolean")
+    promised = pd.to_datetime(shipments.promised_end, utc=True)
+    arrived = pd.to_datetime(shipments.delivered_at, utc=True)
+    return pd.DataFrame({
+        "order_id": shipments.source + ":" + shipments.tracking_no, "channel": "freight", "carrier": shipments.carrier,
+        "mode": shipments["mode"], "promised_start": promised, "promised_end": promised, "arrived_at": arrived,
+        "arrival_source": np.where(arrived.notna(), "shipment_line", None), "ordered_units": shipments.units,
+        "in_full": unknown, "damage_free": unknown, "documented": unknown,
+    })
 
 
 def _known(values: pd.Series, known: pd.Series) -> pd.arrays.BooleanArray:

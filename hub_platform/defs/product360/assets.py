@@ -17,12 +17,41 @@ PROFILE = TableSpec(
     "conversion); stock on hand and in transit; the supplier's contractual and observed lead time, on-time rate "
     "and fill rate.",
     not_null=("product_id", "product_name"),
+    columns={
+        "codes": "Every code the product is known by, as <code_type>:<code>.",
+        "weakest_fuzzy_match": "The lowest wording score among its fuzzy-matched codes; empty when none was matched by wording.",
+        "price_gbp": "Current list price in pounds.",
+        "price_eur": "Current list price in euros.",
+        "price_versions": "How many list-price versions it has had.",
+        "lowest_price_gbp": "Lowest pound list price ever.",
+        "highest_price_gbp": "Highest pound list price ever.",
+        "units_per_day_store": "Store units per day over the last 28 sales days.",
+        "units_per_day_online": "Online units per day over the last 28 sales days.",
+        "units_per_day_b2b": "B2B units per day over the last 28 sales days.",
+        "units_sold_all_time": "Units sold since the data begins.",
+        "locations_selling_recently": "Locations that sold it in the last 28 sales days.",
+        "web_views_recent": "Web product views in the last 28 days.",
+        "web_add_to_cart_recent": "Add-to-cart events in the last 28 days.",
+        "web_purchases_recent": "Web purchases in the last 28 days.",
+        "web_conversion_recent": "web_purchases_recent / web_views_recent.",
+        "supplier_name": "The supplier's name.",
+        "contractual_lead_time_days": "The supplier's contractual lead time in days.",
+        "observed_lead_time_days": "Mean lead time of received purchase orders, in days.",
+        "supplier_on_time_rate": "Share of the supplier's purchase orders received by the expected date.",
+        "supplier_fill_rate": "Units received / units ordered from the supplier.",
+    },
 )
 VELOCITY = TableSpec(
     zone="product360", name="velocity", keys=("product_key", "channel", "location_id"),
     description="Sales velocity of each product by channel and location: units over the last 28 sales days, units per day, "
     "revenue, and units all time.",
     not_null=("units_per_day",),
+    columns={
+        "units_recent": "Units over the last 28 sales days.",
+        "units_per_day": "units_recent / 28.",
+        "revenue_recent": "Revenue over the last 28 sales days, in the sales currency.",
+        "units_all_time": "Units sold since the data begins.",
+    },
 )
 
 

@@ -12,6 +12,7 @@ from pydantic import Field
 
 from hub_platform.defs.raw.ingest import RawZone
 from hub_platform.defs.raw.landing import Unusable
+from hub_platform.lib.columns import MANIFEST_COLUMNS
 from hub_platform.lib.metadata import bounded_text, markdown_table, table_metadata
 from hub_platform.lib.tables import State, TableSpec, ZoneAsset
 from hub_platform.sources.contract import Contract, Registry
@@ -58,9 +59,9 @@ def _raw_feed_asset(feed: str, contracts: list[Contract]) -> dg.AssetsDefinition
 
     spec = TableSpec(
         zone="raw", name=feed, keys=("checksum",),
-        description=f"Original bytes of every file delivered for feed `{feed}` ({contracts[0].entity}), "
+        description=f"Original bytes of every file delivered for feed {feed} ({contracts[0].entity}), "
         f"from {len(contracts)} source(s): {', '.join(sorted(sources))}. Immutable, content-addressed "
-        "(SHA-256); the `raw/manifest` Delta table records every delivery.",
+        "(SHA-256); the raw/manifest Delta table records every delivery.",
     )
     asset = ZoneAsset(
         specs=[spec], deps=[], owners=sorted({c.owner for c in contracts}), tags=feed_tags(contracts),
@@ -75,7 +76,7 @@ def _raw_feed_asset(feed: str, contracts: list[Contract]) -> dg.AssetsDefinition
         config = RawIngestConfig(**tables.config)
         raw: RawZone = tables.storage.raw()
         landing = raw.landing
-        files = [landing.stat(key) for key in config.files] if config.files else raw.landed(contracts)
+        files = landing.stat_many(config.files) if config.files else raw.landed(contracts)
         unknown = sorted({f.source for f in files} - sources.keys())
         if unknown:
             raise ValueError(f"files of sources {unknown} do not belong to feed {feed!r}")
@@ -95,7 +96,7 @@ def _raw_feed_asset(feed: str, contracts: list[Contract]) -> dg.AssetsDefinition
                 "duplicate_deliveries": report.count("duplicate"),
                 "bytes_stored": dg.MetadataValue.int(report.bytes_stored),
                 "deliveries_this_run": dg.MetadataValue.md(_deliveries_markdown(deliveries)),
-                **table_metadata(manifest, preview=False),
+                **table_metadata(manifest, preview=False, descriptions=MANIFEST_COLUMNS),
                 # the feed's data rows held in raw (duplicates count once), not the number of deliveries
                 "dagster/row_count": dg.MetadataValue.int(
                     pc.sum(manifest.filter(pc.not_equal(manifest["status"], "duplicate"))["row_count"]).as_py() or 0

@@ -2,8 +2,9 @@
 
 Bytes are stored once under their SHA-256 and never overwritten, so the raw zone is immutable by
 construction. The manifest (a Delta table) has one row per *delivery* (landing key): a second
-delivery of the same bytes is recorded as a duplicate of the first and is not ingested again; a
-file that does not fit its contract is stored all the same and recorded as rejected, with why.
+delivery of the same bytes *by the same source* is recorded as a duplicate of the first and is not
+ingested again (the same bytes from another source are that source's delivery); a file that does
+not fit its contract is stored all the same and recorded as rejected, with why.
 """
 
 from __future__ import annotations
@@ -50,26 +51,34 @@ class IngestReport:
 
     @property
     def bytes_stored(self) -> int:
+        """Bytes of the distinct contents this ingest held (two sources' copies of one file are stored once)."""
         stored = self.deliveries.filter(pc.not_equal(self.deliveries["status"], "duplicate"))
-        return pc.sum(stored["size_bytes"]).as_py() or 0
+        return sum(dict(zip(stored["checksum"].to_pylist(), stored["size_bytes"].to_pylist(), strict=True)).values())
 
 
 class RawZone:
+    """The raw zone of one run (or sensor tick): the manifest is read once and kept up to date with
+    this zone's own appends, so a run of many feeds does not re-read a growing table per feed. Writers
+    of the manifest are serialized, so no other process appends while a run holds it."""
+
     def __init__(self, lake: Lake, landing: Landing):
         self.lake = lake
         self.landing = landing
+        self._manifest: pa.Table | None = None
 
     def manifest(self, columns: list[str] | None = None, feed: str | None = None) -> pa.Table:
-        table = self.lake.read_or_empty(*MANIFEST, MANIFEST_SCHEMA)
+        if self._manifest is None:
+            self._manifest = self.lake.read_or_empty(*MANIFEST, MANIFEST_SCHEMA)
+        table = self._manifest
         if feed is not None:
             table = table.filter(pc.equal(table["feed"], feed))
         return table.select(columns) if columns else table
 
-    def known_checksums(self) -> set[str]:
-        """Checksums of bytes already held (ingested or rejected): what must not be ingested again."""
-        manifest = self.manifest(["checksum", "status"])
+    def held(self) -> set[tuple[str, str]]:
+        """(source, checksum) of deliveries already held (ingested or rejected): what must not be ingested again."""
+        manifest = self.manifest(["source", "checksum", "status"])
         held = manifest.filter(pc.not_equal(manifest["status"], "duplicate"))
-        return set(held["checksum"].to_pylist())
+        return set(zip(held["source"].to_pylist(), held["checksum"].to_pylist(), strict=True))
 
     def landed(self, contracts: Iterable[Contract]) -> list[LandedFile]:
         """Every file in the landing area for these sources (what reconciliation looks at)."""
@@ -81,13 +90,13 @@ class RawZone:
         Deliveries the manifest already records are skipped, so re-running an ingest is a no-op; the
         manifest is merged by landing key, so two runs ingesting one delivery at once record it once.
         """
-        manifest = self.manifest(["landing_key", "checksum", "status"])
+        manifest = self.manifest(["landing_key", "source", "checksum", "status"])
         recorded = set(manifest["landing_key"].to_pylist())
         files = [f for f in files if f.key not in recorded]
-        first_delivery: dict[str, str] = {}  # checksum -> the delivery that brought those bytes
-        for key, checksum, status in zip(*(manifest[c].to_pylist() for c in manifest.column_names), strict=True):
+        first_delivery: dict[tuple[str, str], str] = {}  # (source, checksum) -> the delivery that brought those bytes
+        for key, source, checksum, status in zip(*(manifest[c].to_pylist() for c in manifest.column_names), strict=True):
             if status != "duplicate":
-                first_delivery.setdefault(checksum, key)
+                first_delivery.setdefault((source, checksum), key)
         now = datetime.now(UTC)
         rows, unreadable = [], []
         for landed in files:
@@ -109,20 +118,30 @@ class RawZone:
                 "ingested_at": now,
                 "run_id": run_id,
             }
-            if checksum in first_delivery:
-                row |= {"status": "duplicate", "reason": f"same bytes as {first_delivery[checksum]}"}
+            if (contract.name, checksum) in first_delivery:
+                row |= {"status": "duplicate", "reason": f"same bytes as {first_delivery[contract.name, checksum]}"}
             else:
                 self.lake.put_object(checksum, data)
-                result = probe(data, contract)
-                row |= {
-                    "row_count": result.row_count,
-                    "status": result.status,
-                    "reason": result.rejected,
-                    "notes": "; ".join(result.notes) or None,
-                }
-                first_delivery[checksum] = landed.key
+                row |= _probed(data, contract)
+                first_delivery[contract.name, checksum] = landed.key
             rows.append(row)
         deliveries = pa.Table.from_pylist(rows, schema=MANIFEST_SCHEMA)
         if deliveries.num_rows:  # keyed by delivery: a second writer of the same delivery adds nothing
             self.lake.upsert(deliveries, *MANIFEST, keys=["landing_key"], insert_only=True)
+            self._manifest = None  # read again when next asked (another writer's rows may have been merged)
         return IngestReport(deliveries, tuple(unreadable))
+
+    def reprobe(self, deliveries: list[dict], contracts: Mapping[str, Contract]) -> list[dict]:
+        """Probe held deliveries again under their sources' current contracts (a replay): the manifest's
+        status, row count, reason and notes follow the contract; the bytes are untouched."""
+        updated = [row | _probed(self.lake.get_object(row["checksum"]), contracts[row["source"]]) for row in deliveries]
+        if updated:
+            # a replay updates the verdict (not insert_only: the delivery's row is already there)
+            self.lake.upsert(pa.Table.from_pylist(updated, schema=MANIFEST_SCHEMA), *MANIFEST, keys=["landing_key"])
+            self._manifest = None  # read again when next asked: the cached rows hold the old verdict
+        return updated
+
+
+def _probed(data: bytes, contract: Contract) -> dict:
+    result = probe(data, contract)
+    return {"row_count": result.row_count, "status": result.status, "reason": result.rejected, "notes": "; ".join(result.notes) or None}

@@ -27,6 +27,7 @@ import hashlib
 import os
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -142,7 +143,7 @@ class Landing:
         return usable, sorted(unusable, key=lambda u: u.key)
 
     def _iter_s3(self, source: str, after: str | None, *, unusable: bool = False) -> Iterator:
-        client = _s3_client(self.location)
+        client = self.location.s3_client
         bucket, _, prefix = self.location.root.removeprefix("s3://").partition("/")
         base = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
         kwargs = {"Bucket": bucket, "Prefix": f"{base}{source}/"}
@@ -171,6 +172,13 @@ class Landing:
             raise FileNotFoundError(f"{key} is not in the landing area {self.location.root}")
         return LandedFile(key.split("/", 1)[0], key, info.size, info.mtime.astimezone(UTC))
 
+    def stat_many(self, keys: list[str]) -> list[LandedFile]:
+        """``stat`` of each key, in order; on S3 the requests go out concurrently."""
+        if not self.location.is_s3:
+            return [self.stat(key) for key in keys]
+        with ThreadPoolExecutor(16) as pool:
+            return list(pool.map(self.stat, keys))
+
     def read(self, key: str) -> bytes:
         """The file's bytes; locally never through a symbolic link (one swapped in after listing included)."""
         if self.location.is_s3:
@@ -196,16 +204,3 @@ class Landing:
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _s3_client(location: Location):
-    import boto3
-
-    s3 = location.s3
-    return boto3.client(
-        "s3",
-        endpoint_url=s3.endpoint_url,
-        aws_access_key_id=s3.access_key_id,
-        aws_secret_access_key=s3.secret_access_key,
-        region_name=s3.region,
-    )

@@ -1,20 +1,22 @@
 """A cheap look at a landed file before it is stored: does it match its contract's shape?
 
 The raw zone keeps every file whatever it holds; the probe only decides what the manifest says
-about it. A file is *rejected* when nothing in it can be used as the contract says (unreadable
-Parquet, not JSON lines, a required column missing from the header); row-level problems are left
-to the clean zone, which quarantines the rows and lets the rest flow.
+about it. A file is *rejected* when nothing in it can be used as the contract says (not readable in
+its compression, unreadable Parquet, not JSON lines, a header naming a contract column twice, a
+required column missing); row-level problems are left to the clean zone, which quarantines the rows
+and lets the rest flow. The probe never raises: whatever goes wrong becomes the rejection's reason,
+so one file can never stop its feed.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from dataclasses import dataclass, field
 
 import pyarrow.parquet as pq
 
+from hub_platform.defs.clean.read import FileError, count_records, csv_header, decode, decompress, header_names
 from hub_platform.sources.contract import Contract
 
 
@@ -30,22 +32,37 @@ class Probe:
 
 
 def probe(data: bytes, contract: Contract) -> Probe:
-    kind = contract.format.type
+    try:
+        return _probe(data, contract)
+    except FileError as error:
+        return Probe(None, str(error))
+    except Exception as error:  # a file must never stop ingestion; the reason says what happened
+        return Probe(None, f"could not be read: {type(error).__name__}: {error}")
+
+
+def _probe(data: bytes, contract: Contract) -> Probe:
     if not data.strip():
         return Probe(0, "the file is empty")
+    data = decompress(data, contract.format.compression)
+    if not data.strip():
+        return Probe(0, "the file is empty once decompressed")
+    kind = contract.format.type
     if kind == "parquet":
         return _probe_parquet(data, contract)
+    text, _ = decode(data, contract.format.encoding)
+    rows = count_records(text, contract.format)
     if kind == "csv":
-        return _probe_csv(data, contract)
-    return _probe_jsonl(data)
+        names, notes = header_names(csv_header(text, contract.format), contract)
+        return _check_columns(names, contract, rows, notes)
+    return _probe_jsonl(text, rows)
 
 
-def _check_columns(found: list[str], contract: Contract, row_count: int | None) -> Probe:
-    found_set = set(found)
-    missing = [c.file_column for c in contract.required_columns if c.file_column not in found_set]
-    known = {c.file_column for c in contract.columns}
+def _check_columns(found: list[str], contract: Contract, row_count: int | None, notes: tuple[str, ...] = ()) -> Probe:
+    known = {name for column in contract.columns for name in column.file_columns}
     unexpected = [c for c in found if c not in known]
-    notes = (f"unexpected column(s) not in the contract: {', '.join(unexpected)}",) if unexpected else ()
+    if unexpected:
+        notes = (*notes, f"unexpected column(s) not in the contract: {', '.join(unexpected)}")
+    missing = contract.missing_required(found)
     if missing:
         return Probe(row_count, f"required column(s) missing: {', '.join(missing)}", notes)
     return Probe(row_count, None, notes)
@@ -59,28 +76,8 @@ def _probe_parquet(data: bytes, contract: Contract) -> Probe:
     return _check_columns(metadata.schema.to_arrow_schema().names, contract, metadata.num_rows)
 
 
-def count_records(data: bytes) -> int:
-    """Non-blank lines: how CSV and JSON-lines files are counted here and in the clean zone.
-
-    A truncated file's last, partial line counts too: it arrived, so it must be accounted for.
-    """
-    return sum(1 for line in data.split(b"\n") if line.strip())
-
-
-def _probe_csv(data: bytes, contract: Contract) -> Probe:
-    first_line = data.split(b"\n", 1)[0]
-    try:
-        header_text = first_line.decode(contract.format.encoding).lstrip("\ufeff").rstrip("\r")
-    except UnicodeDecodeError as error:
-        return Probe(None, f"the header is not valid {contract.format.encoding} ({error.reason} at byte {error.start})")
-    header = next(csv.reader([header_text], delimiter=contract.format.delimiter), [])
-    rows = count_records(data) - 1
-    return _check_columns([h.strip() for h in header], contract, rows)
-
-
-def _probe_jsonl(data: bytes) -> Probe:
-    rows = count_records(data)
-    first_line = data.lstrip().split(b"\n", 1)[0]
+def _probe_jsonl(text: bytes, rows: int) -> Probe:
+    first_line = text.lstrip().splitlines()[0]
     try:
         first = json.loads(first_line)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:

@@ -29,7 +29,8 @@ class FeedBatch:
 
     @property
     def run_key(self) -> str:
-        return f"{self.feed}:{sha256(''.join(sorted(c for _, c in self.files)).encode())[:40]}"
+        deliveries = sorted(f"{key.split('/', 1)[0]}:{checksum}" for key, checksum in self.files)  # (source, bytes)
+        return f"{self.feed}:{sha256(''.join(deliveries).encode())[:40]}"
 
 
 @dataclass
@@ -45,7 +46,7 @@ def plan_ingestion(
     landing: Landing,
     registry: Registry,
     cursor: dict[str, str],
-    held: set[str],
+    held: set[tuple[str, str]],
     *,
     max_files: int = 2_000,
     max_bytes: int = 2 << 30,
@@ -77,10 +78,10 @@ def plan_ingestion(
                 unreadable.append((landed.key, error.strerror or str(error)))
                 continue
             files_read, bytes_read = files_read + 1, bytes_read + landed.size
-            if checksum in seen:
+            if (source, checksum) in seen:  # a repeat is the same bytes from the same source
                 repeated.append(landed.key)
                 continue
-            seen.add(checksum)
+            seen.add((source, checksum))
             by_feed[contract.feed].append((landed.key, checksum))
     batches = [
         FeedBatch(feed, tuple(files[i : i + FILES_PER_RUN]))
@@ -90,9 +91,27 @@ def plan_ingestion(
     return IngestionPlan(batches, cursor, repeated, more_waiting, unreadable)
 
 
+def run_rounds(batches: list[FeedBatch]) -> list[list[FeedBatch]]:
+    """Batches grouped into as few runs as a run can hold: one batch per feed per run (a run gives each
+    raw asset one list of files), so a freshly seeded landing area of 22 feeds is one run, not 22."""
+    by_feed: dict[str, list[FeedBatch]] = defaultdict(list)
+    for batch in batches:
+        by_feed[batch.feed].append(batch)
+    return [[queue[i] for queue in by_feed.values() if i < len(queue)] for i in range(max(map(len, by_feed.values()), default=0))]
+
+
+def _clean_key(feed: str) -> dg.AssetKey:
+    return dg.AssetKey(["clean", feed])
+
+
 def landing_sensor(registry: Registry, live: dict[str, list[dg.AssetKey]] | None = None) -> dg.SensorDefinition:
-    """``live``: per feed, the assets to run in the same run as its raw ingest (clean included), for
-    feeds whose consumers cannot wait for automation to carry the data zone by zone."""
+    """``live``: per feed, the assets to run in the same run as its raw ingest, for feeds whose consumers
+    cannot wait for automation to carry the data zone by zone. They join a run once they have been built
+    (their own inputs exist then); before that, automation builds them in order.
+
+    Each run ingests the new files of every feed in the tick and conforms them into clean/ in the same
+    run: one run per tick (more only when a feed has more than FILES_PER_RUN new files), instead of a
+    raw run per feed and an automation run per clean asset."""
     live = live or {}
     live_keys = [key for keys in live.values() for key in keys]
 
@@ -101,24 +120,28 @@ def landing_sensor(registry: Registry, live: dict[str, list[dg.AssetKey]] | None
         description="Notices new files in the landing area (cursor per source) and ingests them into raw/; "
         f"for live feeds ({', '.join(sorted(live)) or 'none'}) the same run carries them on through clean to their consumers.",
         minimum_interval_seconds=15,
-        target=dg.AssetSelection.groups("raw") | dg.AssetSelection.assets(*live_keys),
+        target=dg.AssetSelection.groups("raw", "clean") | dg.AssetSelection.assets(*live_keys),
         default_status=dg.DefaultSensorStatus.RUNNING,
     )
     def _landing_sensor(context: dg.SensorEvaluationContext, storage: StorageResource):
         raw = storage.raw()
-        plan = plan_ingestion(raw.landing, registry, json.loads(context.cursor or "{}"), raw.known_checksums())
+        plan = plan_ingestion(raw.landing, registry, json.loads(context.cursor or "{}"), raw.held())
         for key in plan.repeated:
             context.log.info(f"{key}: bytes already in raw, not ingested again (recorded by reconciliation)")
         for key, why in plan.unreadable:
             context.log.warning(f"{key}: could not be read ({why}); the nightly reconciliation tries it again")
-        for batch in plan.batches:
+        for batches in run_rounds(plan.batches):
+            feeds = [batch.feed for batch in batches]
+            live_ready = [key for feed in feeds for key in live.get(feed, [])
+                          if all(raw.lake.has_table(*k.path) for k in live[feed])]
             yield dg.RunRequest(
-                run_key=batch.run_key,
-                asset_selection=[raw_key(batch.feed), *live.get(batch.feed, [])],
+                run_key=sha256("|".join(sorted(batch.run_key for batch in batches)).encode())[:40],
+                asset_selection=list(dict.fromkeys([*(k for f in feeds for k in (raw_key(f), _clean_key(f))), *live_ready])),
                 run_config=dg.RunConfig(
-                    ops={f"raw__{batch.feed}": RawIngestConfig(files=[key for key, _ in batch.files])}
+                    ops={f"raw__{batch.feed}": RawIngestConfig(files=[key for key, _ in batch.files]) for batch in batches}
                 ),
-                tags={"hub/trigger": "landing_sensor", "hub/feed": batch.feed, "hub/files": str(len(batch.files))},
+                tags={"hub/trigger": "landing_sensor", "hub/feeds": ",".join(feeds)[:200],
+                      "hub/files": str(sum(len(batch.files) for batch in batches))},
             )
         context.update_cursor(json.dumps(plan.cursor, sort_keys=True))
         if not plan.batches:

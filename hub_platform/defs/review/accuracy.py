@@ -43,12 +43,16 @@ def threshold_from_labels(labelled: pd.DataFrame, grid: tuple[float, ...], targe
                           minimum: int = MIN_LABELS_FOR_THRESHOLD) -> tuple[float, str] | None:
     """The lowest grid value at which labelled precision (labelled matches among decisive labelled pairs
     scored at or above it) reaches ``target``, resting on at least ``minimum`` labels; None when labels
-    cannot decide. ``labelled``: match_probability, label."""
+    cannot decide. A grid value with no labelled pair between it and the next is passed over: labels
+    cannot speak for scores nobody looked at. ``labelled``: match_probability, label."""
     decisive = labelled[labelled["label"].isin(["match", "non_match"])]
-    for threshold in grid:
+    bounds = [*grid[1:], float("inf")]
+    for threshold, upper in zip(grid, bounds, strict=True):
         above = decisive[decisive["match_probability"] >= threshold]
         if len(above) < minimum:
             return None
+        if not (above["match_probability"] < upper).any():
+            continue
         precision = float((above["label"] == "match").mean())
         if precision >= target:
             return threshold, (f"lowest of {list(grid)} at which the stewards' labels give precision >= {target}: "

@@ -17,8 +17,6 @@ from hub_platform.lib.tables import Findings, Inputs, Zone, table_assets
 OWNER = "team:data-stewards"
 REVIEW = Zone("review")
 LABELS_KEY = REVIEW.key("labels")
-CUSTOMER_PAIRS_KEY = dg.AssetKey(["customer360", "review_pairs"])
-PRODUCT_PAIRS_KEY = dg.AssetKey(["curated", "product_pairs"])
 SCORED_PAIRS = {"customer": ("customer360", "review_pairs"), "product": ("curated", "product_pairs")}
 
 QUEUE = REVIEW.spec(
@@ -36,10 +34,13 @@ LABELS = dg.AssetSpec(
 )
 
 
-def _queue(read: Inputs) -> dict[str, pd.DataFrame]:
-    scored = {domain: read.pandas(*table) for domain, table in SCORED_PAIRS.items() if read.exists(*table)}
-    labels = read.pandas("review", "labels") if read.exists("review", "labels") else None
-    return {"queue": review_queue(scored, labels)}
+def _queue_build(domains: list[str]):
+    def build(read: Inputs) -> dict[str, pd.DataFrame]:
+        scored = {d: read.pandas(*SCORED_PAIRS[d]) for d in domains if read.exists(*SCORED_PAIRS[d])}
+        labels = read.pandas("review", "labels") if read.exists("review", "labels") else None
+        return {"queue": review_queue(scored, labels)}
+
+    return build
 
 
 def _queue_report(tables, _read: Inputs) -> Findings:
@@ -52,9 +53,13 @@ def _queue_report(tables, _read: Inputs) -> Findings:
     }})
 
 
-def review_assets() -> list:
+def review_assets(defined: set[dg.AssetKey] | None = None) -> list:
+    """The labels (external) and the queue over the scored-pairs tables of the domains the graph defines
+    (``defined``: every asset key of the code location; None: every domain)."""
+    domains = [d for d, table in SCORED_PAIRS.items() if defined is None or dg.AssetKey(list(table)) in defined]
     return [
         LABELS,
-        table_assets([QUEUE], deps=[CUSTOMER_PAIRS_KEY, PRODUCT_PAIRS_KEY, LABELS_KEY], build=_queue, report=_queue_report,
-                     owners=[OWNER], group="review", kinds=frozenset({"pandas", "delta"})),
+        table_assets([QUEUE], deps=[*(dg.AssetKey(list(SCORED_PAIRS[d])) for d in domains), LABELS_KEY],
+                     build=_queue_build(domains), report=_queue_report, owners=[OWNER], group="review",
+                     kinds=frozenset({"pandas", "delta"})),
     ]

@@ -30,9 +30,12 @@ def _side_by_side(left: str, right: str) -> str:
 
 
 def review_session(queue: pd.DataFrame, labelled_by: str, now: Callable[[], datetime],
-                   ask: Callable[[str], str] = input, say: Callable[[str], None] = print,
+                   ask: Callable[[str], str] | None = None, say: Callable[[str], None] | None = None,
                    limit: int | None = None) -> pd.DataFrame:
-    """Label queue rows one by one until the queue, ``limit`` or a ``q`` ends it; returns the labels given."""
+    """Label queue rows one by one until the queue, ``limit`` or a ``q`` ends it; returns the labels given.
+
+    ``ask`` / ``say`` default to the terminal (``input`` / ``print``, looked up when called)."""
+    ask, say = ask or (lambda prompt: input(prompt)), say or print
     given = []
     rows = queue if limit is None else queue.head(limit)
     for position, (_, pair) in enumerate(rows.iterrows(), start=1):

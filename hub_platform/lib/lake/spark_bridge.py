@@ -11,12 +11,17 @@ from __future__ import annotations
 from typing import Literal
 
 from hub_platform.lib.lake.store import Lake
-from hub_platform.lib.spark import delta_jar_on_classpath
+from hub_platform.lib.spark import SparkConfigurationError, delta_jar_on_classpath, is_connect_session, is_remote_master
 
 
 def read_spark(spark, lake: Lake, zone: str, name: str, version: int | None = None):
     """A Delta table (optionally as of ``version``) as a Spark DataFrame."""
     uri = lake.table_uri(zone, name)
+    if not lake.location.is_s3 and not is_connect_session(spark) and is_remote_master(spark.conf.get("spark.master")):
+        raise SparkConfigurationError(
+            f"the lake is the local folder {lake.root}, which executors on other hosts cannot read, but Spark's master "
+            f"{spark.conf.get('spark.master')} runs them there: put the lake on S3 (HUB_LAKE_ROOT=s3://bucket/prefix) "
+            "or use a local[N] or loopback spark:// master")
     if delta_jar_on_classpath(spark):
         reader = spark.read.format("delta")
         return (reader.option("versionAsOf", version) if version is not None else reader).load(uri)

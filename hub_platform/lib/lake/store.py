@@ -36,6 +36,8 @@ class S3Settings:
     secret_access_key: str | None = None
     region: str = "us-east-1"
     allow_http: bool = False
+    locking_provider: str | None = None  # "dynamodb": delta-rs locks commits, so a table may have concurrent writers
+    lock_table: str | None = None
 
     def storage_options(self) -> dict[str, str]:
         """Options for deltalake (object_store keys)."""
@@ -48,10 +50,14 @@ class S3Settings:
             options["AWS_SECRET_ACCESS_KEY"] = self.secret_access_key
         if self.allow_http:
             options["AWS_ALLOW_HTTP"] = "true"
-        # Delta on S3 needs a lock for concurrent writers to one table. With AWS_S3_LOCKING_PROVIDER
-        # (DynamoDB) set in the environment, delta-rs uses it; without one, writes are safe only while
-        # each table has a single writer, which is how the hub's assets are laid out.
-        if not os.environ.get("AWS_S3_LOCKING_PROVIDER"):
+        # Delta on S3 needs a lock for concurrent writers to one table. With a locking provider
+        # (DynamoDB) delta-rs uses it; without one, writes are safe only while each table has a
+        # single writer, which is how the hub's assets are laid out.
+        if self.locking_provider:
+            options["AWS_S3_LOCKING_PROVIDER"] = self.locking_provider
+            if self.lock_table:
+                options["DELTA_DYNAMO_TABLE_NAME"] = self.lock_table
+        else:
             options["AWS_S3_ALLOW_UNSAFE_RENAME"] = "true"
         return options
 
@@ -103,9 +109,43 @@ class Location:
             return uri.removeprefix("s3://")
         return uri.removeprefix("file://")
 
+    @cached_property
+    def s3_client(self):
+        """A boto3 S3 client (thread-safe): one request per object read or write, where pyarrow's
+        filesystem sends two (and a listing for every object it does not find)."""
+        import boto3
+
+        return boto3.client("s3", endpoint_url=self.s3.endpoint_url, aws_access_key_id=self.s3.access_key_id,
+                            aws_secret_access_key=self.s3.secret_access_key, region_name=self.s3.region)
+
+    def _bucket_key(self, *parts: str) -> tuple[str, str]:
+        bucket, _, key = self.path(*parts).partition("/")
+        return bucket, key
+
     def read_bytes(self, *parts: str) -> bytes:
+        if self.is_s3:
+            bucket, key = self._bucket_key(*parts)
+            return self.s3_client.get_object(Bucket=bucket, Key=key)["Body"].read()
         with self.filesystem.open_input_stream(self.path(*parts)) as stream:
             return stream.read()
+
+    def create_once(self, data: bytes, *parts: str) -> bool:
+        """Write unless something is already there; returns whether this call wrote it.
+
+        On S3 one conditional PUT (``If-None-Match: *``) decides, so two writers cannot both win."""
+        if not self.is_s3:
+            if self.exists(*parts):
+                return False
+            self.write_bytes(data, *parts)
+            return True
+        bucket, key = self._bucket_key(*parts)
+        try:
+            self.s3_client.put_object(Bucket=bucket, Key=key, Body=data, IfNoneMatch="*")
+        except self.s3_client.exceptions.ClientError as error:
+            if error.response["Error"]["Code"] in {"PreconditionFailed", "ConditionalRequestConflict"}:
+                return False
+            raise
+        return True
 
     def exists(self, *parts: str) -> bool:
         return self.filesystem.get_file_info(self.path(*parts)).type != pafs.FileType.NotFound
@@ -341,11 +381,7 @@ class Lake:
 
     def put_object(self, checksum: str, data: bytes) -> bool:
         """Store bytes under their content hash; never overwrite. Returns whether they were new."""
-        key = self.object_key(checksum)
-        if self.location.exists(key):
-            return False
-        self.location.write_bytes(data, key)
-        return True
+        return self.location.create_once(data, self.object_key(checksum))
 
     def get_object(self, checksum: str) -> bytes:
         return self.location.read_bytes(self.object_key(checksum))

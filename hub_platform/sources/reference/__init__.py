@@ -5,16 +5,26 @@
 - geofences.csv: restricted zones and other hand-drawn geofences (see defs/orders/geofences.py).
 - holidays.csv: public holidays per country (see defs/forecast/demand_series.py).
 - fx_rates.csv: fixed planning rates into pounds, to compare customers' value across currencies.
+- shipment_modes.csv: how sources write a transport mode (Air Charter, Truck, Sea, ...) and the
+  canonical mode it is; a text missing here keeps its shipment with no mode until a row is added.
+
+
+- country_aliases.csv / currency_aliases.csv: names and symbols real files use that ISO 3166 / 4217
+  (pycountry) do not know, read by the country, phone, postcode and currency standardizers. Editing
+  either changes the fingerprint of every contract that standardizes those columns, so their feeds replay.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from pathlib import Path
 
 import pandas as pd
 
 REFERENCE_DIR = Path(__file__).parent
 SHIPMENT_STATUSES = ("picked_up", "in_transit", "out_for_delivery", "delivered", "exception")
+TRANSPORT_MODES = ("air", "road", "ocean", "rail")
 # the clock of each country customers live in (the hub and the sample world read local times alike)
 COUNTRY_TIMEZONES = {"GB": "Europe/London", "DE": "Europe/Berlin", "FR": "Europe/Paris", "NL": "Europe/Amsterdam",
                      "US": "America/New_York"}
@@ -71,3 +81,72 @@ def holidays(path: Path = REFERENCE_DIR / "holidays.csv") -> pd.DataFrame:
         raise ReferenceError(f"{path}: rows {', '.join(str(i + 2) for i in bad.index)} need an ISO country, a YYYY-MM-DD "
                              "date and a name, once per country and date")
     return frame.assign(date=dates)[["country", "date", "name"]]
+
+
+def shipment_modes(path: Path = REFERENCE_DIR / "shipment_modes.csv") -> pd.DataFrame:
+    """text (folded to lower case), mode, meaning: every mode canonical, every text once."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    expected = ["text", "mode", "meaning"]
+    if list(frame.columns) != expected:
+        raise ReferenceError(f"{path}: columns must be {', '.join(expected)}; found {', '.join(frame.columns)}")
+    frame["text"] = frame.text.str.strip().str.lower()
+    bad = frame[(frame.text == "") | ~frame["mode"].isin(TRANSPORT_MODES) | frame.text.duplicated(keep=False)]
+    if len(bad):
+        raise ReferenceError(f"{path}: rows {', '.join(str(i + 2) for i in bad.index)} need a text (once) and a mode, "
+                             f"one of {', '.join(TRANSPORT_MODES)}")
+    return frame
+
+
+def _aliases(path: Path, target: str, is_code) -> dict[str, str]:
+    """alias -> code, aliases compared case- and space-insensitively; each alias once, each code valid."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    expected = ["alias", target, "note"]
+    if list(frame.columns) != expected:
+        raise ReferenceError(f"{path}: columns must be {', '.join(expected)}; found {', '.join(frame.columns)}")
+    problems, mapping = [], {}
+    for row, record in enumerate(frame.to_dict("records"), start=2):
+        alias, code = alias_key(record["alias"]), record[target].strip()
+        if not alias:
+            problems.append(f"row {row}: alias is empty")
+        elif alias in mapping:
+            problems.append(f"row {row}: alias {record['alias']!r} is listed twice")
+        if not is_code(code):
+            problems.append(f"row {row}: {code!r} is not an ISO {target} code")
+        mapping[alias] = code
+    if problems:
+        raise ReferenceError(f"{path}: " + "; ".join(problems))
+    return mapping
+
+
+def alias_key(text: str) -> str:
+    """How aliases are compared: trimmed, inner whitespace collapsed, upper case."""
+    return " ".join(text.split()).upper()
+
+
+@functools.cache
+def country_aliases(path: Path = REFERENCE_DIR / "country_aliases.csv") -> dict[str, str]:
+    """Names and abbreviations real files use for countries that ISO 3166 (pycountry) does not know."""
+    import pycountry
+
+    return _aliases(path, "country", lambda code: pycountry.countries.get(alpha_2=code) is not None)
+
+
+@functools.cache
+def currency_aliases(path: Path = REFERENCE_DIR / "currency_aliases.csv") -> dict[str, str]:
+    """Currency symbols and names real files use instead of the ISO 4217 code."""
+    import pycountry
+
+    return _aliases(path, "currency", lambda code: pycountry.currencies.get(alpha_3=code) is not None)
+
+
+STANDARDIZER_REFERENCE = {"country": ("country_aliases.csv",), "phone": ("country_aliases.csv",),
+                          "postcode": ("country_aliases.csv",), "currency": ("currency_aliases.csv",)}
+
+
+def standardizer_reference_digest(kinds: list[str]) -> str:
+    """The content hash of the reference files these standardizers read (part of a contract's fingerprint)."""
+    names = sorted({name for kind in kinds for name in STANDARDIZER_REFERENCE.get(kind, ())})
+    digest = hashlib.sha256()
+    for name in names:
+        digest.update((REFERENCE_DIR / name).read_bytes())
+    return digest.hexdigest() if names else ""

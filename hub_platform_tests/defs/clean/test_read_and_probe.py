@@ -35,7 +35,7 @@ def test_csv_keeps_good_records_and_rejects_bad_ones_with_their_row_numbers():
     assert records.row_numbers.tolist() == [1, 4]
     assert [(r.row_number, r.reason.split(":")[0]) for r in records.rejected] == [
         (2, "not valid utf-8"), (3, "malformed record"), (5, "malformed record")]
-    assert records.rejected[0].original == "B,café"
+    assert records.rejected[0].original == '{"order_id": "B", "amount": "café"}'  # the bad byte shown as latin-1
     assert records.total == probe(data, contract()).row_count == 5
 
 
@@ -76,3 +76,19 @@ def test_probe_counts_rows_and_names_missing_required_columns():
     assert result.rejected == "required column(s) missing: order_id"
     assert result.notes == ("unexpected column(s) not in the contract: colour",)
     assert probe(b"not json\n", contract("jsonl")).rejected.startswith("the first line is not a JSON object")
+
+
+def test_json_lines_with_any_line_ending_a_bom_and_compression():
+    import gzip
+
+    data = b'\xef\xbb\xbf{"order_id": "A", "amount": 1}\r{"order_id": "B", "amount": 2}\r\n\r\n{"order_id": "C", "amount": 3}'
+    for delivered in (data, gzip.compress(data)):
+        records = read_records(delivered, contract("jsonl"))
+        assert records.table["order_id"].to_pylist() == ["A", "B", "C"] and records.row_numbers.tolist() == [1, 2, 3]
+        assert probe(delivered, contract("jsonl")).row_count == 3
+
+
+def test_the_probe_never_raises_whatever_the_bytes():
+    for data in (b"\x1f\x8b\x08garbage", b"PK\x03\x04broken", b"\x00" * 64, b'order_id,amount\n"unterminated,1\n'):
+        result = probe(data, contract())
+        assert result.status in ("ingested", "rejected") and (result.rejected or result.row_count is not None)

@@ -43,11 +43,13 @@ def test_demand_lead_time_and_stock_levels_follow_the_formulas(plan):
     assert row.days_of_cover == pytest.approx(5 / 3, abs=0.05)
     assert row.suggested_order_qty == math.ceil(d * (lead + planning.REVIEW_DAYS) + safety - (5 + 3))
     assert row.stockout_risk == "high"  # 5 on hand < 3 a day x 4 days of lead time
+    assert row.risk_reason == "on hand 5 lasts 1.7 days at 3.00/day; an order placed now arrives in 4.0 days (observed)"
 
 
 def test_no_demand_means_no_cover_figure_and_no_risk(plan):
     row = plan["P2"]
     assert (row.demand_per_day, row.days_of_cover, row.suggested_order_qty, row.stockout_risk) == (0.0, None, 0, "none")
+    assert row.risk_reason == "no demand expected (sales velocity, last 28 days)"
 
 
 def test_a_published_forecast_is_preferred_and_velocity_covers_the_rest(spark):

@@ -1,6 +1,7 @@
 """Product matching on tricky cases: barcodes, ERP statements, till abbreviations, renamed products,
 look-alikes told apart by price, ties left alone, codes nobody can place, a second system of record,
-absent feeds, model numbers and quantities that differ, and a steward's labels.
+absent inputs, items purchase lines name only in words, model numbers and quantities that differ,
+and a steward's labels.
 
 One small catalogue holds the cases (each under its own brand, so cases cannot interfere) and is
 linked once for the module (pure pandas, no Spark).
@@ -17,7 +18,7 @@ from hub_platform.defs.curated.product_matching import ProductFeeds, empty, labe
 from hub_platform.defs.review.queue import pair_id
 
 JAN, FEB = datetime(2026, 1, 1), datetime(2026, 2, 1)
-ERP_COLUMNS = ["sku", "gtin", "product_name", "brand", "category", "size", "_source"]
+ERP_COLUMNS = ["sku", "gtin", "product_name", "brand", "category", "size", "_namespace"]
 ERP = [
     ("SKU-11", "4006381333931", "Northwind Cola 1 l", "Northwind", "drinks", "1 l", "erp"),
     ("SKU-21", None, "Alpine Sparkling Water 500 ml", "Alpine", "drinks", "500 ml", "erp"),
@@ -29,10 +30,11 @@ ERP = [
     ("SKU-52", None, "Evergreen Skyr 500 g", "Evergreen", "dairy", "500 g", "erp"),
     ("SKU-61", None, "Harbor Flash Drive 16GB HB-16", "Harbor", "storage", "", "erp"),
     ("SKU-62", None, "Harbor Flash Drive 2GB HB-2", "Harbor", "storage", "", "erp"),
-    # a second ERP (another system of record) lists two of the same products under its own codes
-    ("A-100", "4006381333931", "NORTHWIND COLA 1L", "Northwind", "beverages", "1 l", "erp_east"),
-    ("A-200", None, "Harbor USB Flash Drive 16 GB (HB-16)", "Harbor", "memory", "", "erp_east"),
-    ("SKU-11", None, "Meadow Honey 350 g", "Meadow", "pantry", "350 g", "erp_east"),  # same code, other product
+    # a second ERP (another system of record) lists two of the same products under its own codes,
+    # qualified by its namespace as curated/entities.py reads them
+    ("erp_east:A-100", "4006381333931", "NORTHWIND COLA 1L", "Northwind", "beverages", "1 l", "erp_east"),
+    ("erp_east:A-200", None, "Harbor USB Flash Drive 16 GB (HB-16)", "Harbor", "memory", "", "erp_east"),
+    ("erp_east:SKU-11", None, "Meadow Honey 350 g", "Meadow", "pantry", "350 g", "erp_east"),  # same SKU, other product
 ]
 HISTORY = [("SKU-31", "Brightday Cheddar 250 g", "Brightday", "dairy", "250 g", "erp")]  # its January name
 WEB = [  # web_product_id, title, brand, size, category, gtin, price, _source
@@ -44,23 +46,33 @@ WEB = [  # web_product_id, title, brand, size, category, gtin, price, _source
     ("W-52", "Skyr 500 g – Evergreen", "Evergreen", "500 g", None, None, 3.0, "web"),
     ("W-62", "Harbor 2 GB flash drive", "Harbor", None, None, None, 5.0, "web"),
 ]
-POS = [  # item_code, gtin, item_description, currency, unit_price, _source
-    ("IC21", None, "ALPIN SPRKL WATER 500ML", "GBP", 1.0, "pos_north"),
-    ("IC91", None, "FJORD ICED TEA 1L", "EUR", 2.0, "pos_south"),
+TILL_ITEMS = [  # item_code, gtin, item_description, prices, sources (product_matching.till_items)
+    ("IC21", None, "ALPIN SPRKL WATER 500ML", [1.0], ["pos_north"]),
+    ("IC91", None, "FJORD ICED TEA 1L", [2.0], ["pos_south"]),
 ]
-PO = [("SKU-11", "SP-77", "erp_po")]
+PROCUREMENT = [  # procurement.procurement_lines(): a part number beside a SKU, and an item named only in words
+    ("SKU-11", "SP-77", None, "sku", "SKU-11", "Northwind Cola", None, "erp_po", "erp"),
+    (None, None, None, "source_item", "scms:harbor flash drive 2gb hb-2", "Harbor flash drive 2GB HB-2", "Harbor", "scms", "scms"),
+    (None, None, None, "source_item", "scms:fjord mineral salt 1kg", "Fjord mineral salt 1kg", "Fjord", "scms", "scms"),
+]
 PRICES = [("SKU-41", "GBP", 1.19), ("SKU-42", "GBP", 1.29)]
+
+
+def masters(rows: list[tuple]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=ERP_COLUMNS)
+    return frame.assign(_source=frame._namespace, _anchor=frame._namespace == "erp")
 
 
 def feeds() -> ProductFeeds:
     web = pd.DataFrame(WEB, columns=["web_product_id", "title", "brand", "size", "category", "gtin", "price", "_source"])
+    history = pd.DataFrame(HISTORY, columns=["sku", "product_name", "brand", "category", "size", "_namespace"])
     return ProductFeeds(
-        erp_products=pd.DataFrame(ERP, columns=ERP_COLUMNS),
-        erp_products_history=pd.DataFrame(HISTORY, columns=["sku", "product_name", "brand", "category", "size", "_source"]),
-        web_catalog=web,
-        pos_transactions=pd.DataFrame(POS, columns=["item_code", "gtin", "item_description", "currency", "unit_price", "_source"]),
-        erp_purchase_orders=pd.DataFrame(PO, columns=["sku", "supplier_part_no", "_source"]),
-        erp_prices=pd.DataFrame(PRICES, columns=["sku", "currency", "price"]),
+        products=masters(ERP), product_history=history.assign(_anchor=True),
+        catalog_items=web.assign(_namespace=web._source),
+        store_items=pd.DataFrame(TILL_ITEMS, columns=["item_code", "gtin", "item_description", "prices", "sources"]),
+        procurement_lines=pd.DataFrame(PROCUREMENT, columns=["sku", "supplier_part_no", "gtin", "product_code_type", "product_code",
+                                                             "product_name", "brand", "_source", "_namespace"]),
+        prices=pd.DataFrame(PRICES, columns=["sku", "currency", "price"]),
     )
 
 
@@ -88,11 +100,12 @@ def test_barcodes_and_erp_statements_link_deterministically(xref):
 
 
 def test_a_second_system_of_record_links_by_barcode_and_by_wording_without_duplicate_keys(xref):
-    assert (xref[("sku", "erp_east", "A-100")].product_id, xref[("sku", "erp_east", "A-100")].match_rule) == ("SKU-11", "gtin")
-    drive = xref[("sku", "erp_east", "A-200")]
+    cola = xref[("sku", "erp_east", "erp_east:A-100")]
+    assert (cola.product_id, cola.match_rule) == ("SKU-11", "gtin")
+    drive = xref[("sku", "erp_east", "erp_east:A-200")]
     assert (drive.product_id, drive.match_rule) == ("SKU-61", "fuzzy")
     # the same SKU in two systems is two codes; the other system's honey is a product of its own
-    honey = xref[("sku", "erp_east", "SKU-11")]
+    honey = xref[("sku", "erp_east", "erp_east:SKU-11")]
     assert (honey.product_id, honey.match_rule) == ("erp_east:SKU-11", "system_of_record")
 
 
@@ -129,6 +142,13 @@ def test_a_different_capacity_is_evidence_against(xref):
     assert similarity.code_level(frozenset({"am00777ceu"}), frozenset({"am00778ceu"}), frozenset(), frozenset()) == 0.0
 
 
+def test_an_item_purchase_lines_name_only_in_words_is_linked_by_wording_or_is_its_own(xref):
+    drive = xref[("source_item", "scms", "scms:harbor flash drive 2gb hb-2")]
+    assert (drive.product_id, drive.match_rule) == ("SKU-62", "fuzzy")
+    salt = xref[("source_item", "scms", "scms:fjord mineral salt 1kg")]
+    assert (salt.product_id, salt.match_rule) == ("source_item:scms:fjord mineral salt 1kg", "unmatched")
+
+
 def test_a_code_nobody_can_place_is_a_product_of_its_own(xref):
     own = xref[("store_item_code", "pos", "IC91")]
     assert (own.product_id, own.match_rule) == ("store_item_code:IC91", "unmatched") and pd.isna(own.match_score)
@@ -148,11 +168,11 @@ def test_a_stewards_label_overrides_the_model():
 
 
 def test_absent_feeds_are_empty_inputs():
-    only_erp = link_products(ProductFeeds(erp_products=pd.DataFrame(ERP[:3], columns=ERP_COLUMNS)))
+    only_erp = link_products(ProductFeeds(products=masters(ERP[:3])))
     assert set(only_erp.xref.code_type) == {"sku", "gtin"} and only_erp.pairs.empty
     nothing = link_products(ProductFeeds())
     assert nothing.xref.empty
-    assert list(empty("web_catalog").columns)[:2] == ["web_product_id", "title"]
+    assert list(empty("catalog_items").columns)[:2] == ["web_product_id", "title"]
 
 
 def test_precision_is_undefined_when_nothing_is_linked():

@@ -13,6 +13,7 @@ from hub_platform.defs.curated.assets import curated_assets, curated_key
 from hub_platform.defs.review.queue import pair_id
 from hub_platform.lib.lake.store import Lake, Location
 from hub_platform.lib.resources import NotificationResource, SparkResource, StorageResource
+from hub_platform.sources.contract import load_registry
 
 pytestmark = pytest.mark.spark
 
@@ -30,7 +31,7 @@ WEB = pd.DataFrame({
 
 
 def _xref_asset():
-    return next(a for a in curated_assets() if curated_key("product_xref") in a.keys)
+    return next(a for a in curated_assets(load_registry()) if curated_key("product_xref") in a.keys)
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ def test_two_web_ids_of_one_product_do_not_repeat_its_versions(spark, xref):
         "supplier_id string, unit_weight_kg double, updated_at timestamp, _received_at timestamp")
     web = spark.createDataFrame([(w, t, "Acme", "tea", "1kg", datetime(2026, 1, 2)) for w, t in (("W-1", "Acme tea"), ("W-2", "Tea by Acme"))],
                                 "web_product_id string, title string, brand string, category string, size string, _received_at timestamp")
-    items = spark.createDataFrame([], "item_code string, item_description string, first_seen timestamp")
+    items = spark.createDataFrame([], "code_type string, code string, description string, first_seen timestamp, master_source string")
     rows = product_dimension(erp, web, items, xref).collect()
     assert sorted((r.product_name, r.is_current, r.web_title) for r in rows) == [("Black tea", True, "Acme tea"), ("Tea", False, "Acme tea")]
 

@@ -46,7 +46,8 @@ def sales(spark):
     ), "unit_price")
     xref = spark.createDataFrame(XREF, "code_type string, code string, product_id string, product_key long")
     places = locations(sites, b2b)
-    orders, lines, orphans = sales_orders(b2b, b2b_lines, web, pos, xref, places)
+    b2b, b2b_lines, web = (frame.withColumn("_namespace", F.lit(space)) for frame, space in ((b2b, "erp"), (b2b_lines, "erp"), (web, "web")))
+    orders, lines, orphans = sales_orders(b2b, b2b_lines, web, pos.withColumn("_namespace", F.col("_source")), xref, places)
     return ({r.order_id: r for r in orders.collect()}, lines.collect(), daily_sales(lines).collect(),
             {r.location_id: r for r in places.collect()}, orphans.collect())
 
@@ -84,3 +85,27 @@ def test_locations_include_drop_points_and_the_web_shop(sales):
     _, _, _, places, _ = sales
     assert places["DROP-ACC-1"].location_type == "customer_drop" and places["DROP-ACC-1"].parent_location_id == "DC-1"
     assert places["DROP-ACC-1"].timezone == "Europe/London" and places["ONLINE"].location_type == "online"
+
+
+def test_two_tills_numbering_their_baskets_alike_give_two_orders(spark):
+    sites = spark.createDataFrame([("ST-1", "Store", "store", "GB", 52.0, -1.0, "Europe/London")],
+                                  "location_id string, location_name string, location_type string, country string, latitude double, "
+                                  "longitude double, timezone string")
+    none = spark.createDataFrame([], "order_id string, customer_account string, ship_to_name string, ship_to_lat double, "
+                                     "ship_to_lon double, depot_id string, order_ts timestamp, promised_start timestamp, "
+                                     "promised_end timestamp, _source string, _namespace string")
+    no_lines = spark.createDataFrame([], "order_id string, line_no long, sku string, qty long, unit_price decimal(12,2), "
+                                         "currency string, _namespace string")
+    no_web = spark.createDataFrame([], "order_id string, line_no long, user_id string, web_product_id string, qty long, "
+                                       "unit_price decimal(12,2), currency string, order_ts timestamp, promised_date date, "
+                                       "ship_country string, ship_postcode string, _source string, _namespace string")
+    pos = money(spark.createDataFrame(
+        [("T-1", 1, "ST-1", datetime(2026, 6, 1, 9), None, "IC1", 1, 2.5, "GBP", source, source) for source in ("pos_north", "pos_west")],
+        "transaction_id string, line_no long, store_id string, ts timestamp, loyalty_id string, item_code string, qty long, "
+        "unit_price double, currency string, _source string, _namespace string"), "unit_price")
+    xref = spark.createDataFrame(XREF, "code_type string, code string, product_id string, product_key long")
+    orders, lines, _ = sales_orders(none, no_lines, no_web, pos, xref, locations(sites, none))
+    headers = orders.collect()
+    assert sorted(o.source for o in headers) == ["pos_north", "pos_west"] and len({o.order_key for o in headers}) == 2
+    assert [o.line_count for o in headers] == [1, 1]  # not one basket of two lines
+    assert len({line.order_key for line in lines.collect()}) == 2

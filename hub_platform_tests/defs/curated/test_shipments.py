@@ -1,11 +1,11 @@
 """Carrier codes in one vocabulary; an unknown code is quarantined with its reason, never dropped."""
 
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 
-from hub_platform.defs.curated.shipments import shipment_events, shipments
-from hub_platform.sources.reference import ReferenceError, carrier_status_map
+from hub_platform.defs.curated.shipments import canonical_modes, freight_shipments, shipment_events, shipments
+from hub_platform.sources.reference import ReferenceError, carrier_status_map, shipment_modes
 
 pytestmark = pytest.mark.spark
 
@@ -53,3 +53,26 @@ def test_a_broken_mapping_file_says_which_row_is_wrong(tmp_path):
     with pytest.raises(ReferenceError) as error:
         carrier_status_map(bad)
     assert "row 3: status 'lost'" in str(error.value) and "c1/A" in str(error.value)
+
+
+def test_freight_shipments_take_canonical_modes_and_are_on_time_by_the_scheduled_day(spark):
+    lines = spark.createDataFrame(
+        [("scms", "scms", "ASN-1", "PO-1", "Air Charter", None, date(2006, 5, 1), date(2006, 6, 2), date(2006, 6, 2), 10),
+         ("scms", "scms", "ASN-1", "PO-1", "Air Charter", None, date(2006, 5, 1), date(2006, 6, 2), date(2006, 6, 3), 5),
+         ("scms", "scms", "ASN-2", "PO-2", " TRUCK ", "Acme Haulage", None, date(2006, 6, 2), None, 5),
+         ("scms", "scms", "ASN-3", "PO-3", "Hovercraft", None, None, date(2006, 6, 2), date(2006, 6, 1), 5)],
+        "_namespace string, _source string, shipment_id string, po_id string, mode string, carrier string, ordered_date date, "
+        "scheduled_date date, delivered_date date, qty long")
+    modes = spark.createDataFrame(shipment_modes()[["text", "mode"]])
+    rows = {r.tracking_no: r for r in freight_shipments(canonical_modes(lines, modes)).collect()}
+    assert (rows["ASN-1"].mode, rows["ASN-1"].status, rows["ASN-1"].on_time, rows["ASN-1"].units) == ("air", "delivered", False, 15)
+    assert (rows["ASN-2"].mode, rows["ASN-2"].status, rows["ASN-2"].on_time, rows["ASN-2"].carrier) == ("road", "in_transit", None, "Acme Haulage")
+    assert (rows["ASN-3"].mode, rows["ASN-3"].mode_text, rows["ASN-3"].on_time) == (None, "Hovercraft", True)  # unmapped: kept, no mode
+    assert rows["ASN-1"].promised_end == datetime(2006, 6, 2) and rows["ASN-1"].delivered_at == datetime(2006, 6, 3)
+
+
+def test_the_transport_mode_file_is_validated_on_load(tmp_path):
+    bad = tmp_path / "shipment_modes.csv"
+    bad.write_text("text,mode,meaning\nAir,air,x\nair,air,twice\nboat,sea,not canonical\n")
+    with pytest.raises(ReferenceError, match="rows 2, 3, 4"):
+        shipment_modes(bad)

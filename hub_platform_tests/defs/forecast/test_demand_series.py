@@ -131,3 +131,24 @@ def test_a_malformed_holiday_file_names_its_rows(tmp_path):
     bad.write_text("country,date,name\nGB,2026-01-01,New Year\nGB,01/05/2026,May Day\nGB,2026-01-01,New Year again\n")
     with pytest.raises(reference.ReferenceError, match="rows 3, 4 need"):
         reference.holidays(bad)
+
+
+def test_weekly_and_hourly_target_series_keep_complete_periods_only():
+    from hub_platform.defs.forecast.demand_series import days_per_period
+
+    days = pd.date_range("2026-01-01", "2026-01-21")  # Thursday to Wednesday: the last week is still open
+    daily = pd.DataFrame({"product_id": "P", "location_id": "S", "sales_date": days.date, "units": 1, "channel": "store"})
+    no_stock = pd.DataFrame(columns=["product_id", "location_id", "snapshot_date", "on_hand"])
+    weekly = target_series(daily, no_stock, freq="W-SUN")
+    assert weekly.ds.dt.strftime("%m-%d").tolist() == ["01-04", "01-11", "01-18"]  # weeks labelled by their Sunday
+    assert weekly.y.tolist() == [4.0, 7.0, 7.0] and weekly.stockout.isna().all()
+    lines = pd.DataFrame({"product_id": ["A", "B", "A", "A"], "location_id": "S", "qty": [1, 2, 3, 4],
+                          "ordered_at": pd.to_datetime(["2026-01-01 08:10", "2026-01-01 08:50", "2026-01-01 11:05",
+                                                        "2026-01-01 12:01"], utc=True)})
+    hourly = target_series(lines, no_stock, freq="h", source="order_lines", grain="location")
+    assert hourly.unique_id.unique().tolist() == ["ALL@S"]  # every product of the location summed
+    assert hourly.ds.dt.hour.tolist() == [8, 9, 10, 11] and hourly.y.tolist() == [3.0, 0.0, 0.0, 3.0]  # 12:00 still open
+    assert hourly.filled.tolist() == [False, True, True, False]
+    assert (days_per_period("W-SUN"), days_per_period("D"), days_per_period("h")) == (7.0, 1.0, 1 / 24)
+    with pytest.raises(ValueError, match="unknown demand source"):
+        target_series(daily, no_stock, source="tickets")

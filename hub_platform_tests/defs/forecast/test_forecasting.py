@@ -10,15 +10,20 @@ from hub_platform.defs.forecast.forecasting import (
     ForecastConfig,
     accuracy_by_class,
     backtest,
+    calibrated_tail,
     candidate_models,
     choose_models,
     classify_series,
+    conformal_quantiles,
+    forecast_definition,
+    forecast_definitions,
     forecast_demand,
     forecast_series,
     gate,
     holdout_forecast,
+    mase_scales,
+    portfolio_figures,
     representative_series,
-    residual_quantiles,
     run_statsforecast,
     score_backtest,
 )
@@ -40,65 +45,101 @@ def test_classification_by_adi_and_cv2_on_hand_made_series():
         "intermittent@S": [0, 3, 0, 3, 0, 0, 3, 0],  # ADI 8 / 3, sizes all 3: CV² 0
         "lumpy@S": [0, 1, 0, 0, 9, 0, 0, 0],  # ADI 4, sizes 1 and 9: CV² 0.64
     })
-    classes = classify_series(target).set_index("unique_id")
+    classes = classify_series(target, ForecastConfig(horizon=2)).set_index("unique_id")
     assert classes.demand_class.to_dict() == {"erratic@S": "erratic", "intermittent@S": "intermittent",
                                                "lumpy@S": "lumpy", "smooth@S": "smooth"}
     assert classes.adi.to_dict() == pytest.approx({"erratic@S": 1.0, "intermittent@S": 8 / 3, "lumpy@S": 4.0,
                                                     "smooth@S": 1.0})
     assert classes.cv2.to_dict() == pytest.approx({"erratic@S": 0.64, "intermittent@S": 0.0, "lumpy@S": 0.64,
                                                     "smooth@S": (0.5 / 4.5) ** 2})
-    assert classes.loc["lumpy@S", "demand_days"] == 2
+    assert classes.loc["lumpy@S", "demand_periods"] == 2
 
 
-def test_candidate_sets_always_hold_the_seasonal_naive_baseline():
-    for demand_class in ("smooth", "erratic", "intermittent", "lumpy"):
-        names = [repr(m) for m in candidate_models(demand_class, 7)]
-        assert names[0] == "SeasonalNaive"
-    assert [repr(m) for m in candidate_models("lumpy", 7)] == ["SeasonalNaive", "CrostonOptimized", "ADIDA", "IMAPA"]
-    assert [repr(m) for m in candidate_models("smooth", 7)] == ["SeasonalNaive", "ETS", "Theta"]
+
+
+def test_candidate_sets_by_class_and_usable_seasons():
+    config = ForecastConfig(seasons=(24, 168), models=("AutoETS", "Theta", "AutoARIMA", "MSTL"))
+    names = lambda c, s: [repr(m) for m in candidate_models(c, s, config)]  # noqa: E731
+    assert names("smooth", (24, 168)) == ["SeasonalNaive", "Naive", "AutoETS", "Theta", "AutoARIMA", "MSTL"]
+    assert names("lumpy", (24,)) == ["SeasonalNaive", "CrostonOptimized", "ADIDA", "IMAPA", "TSB"]
+    assert names("smooth", ()) == ["SeasonalNaive", "AutoETS", "Theta", "AutoARIMA"]  # no season: no MSTL, no 2nd naive
+    hourly = {repr(m): m for m in candidate_models("smooth", (24, 168), config)}
+    assert hourly["SeasonalNaive"].season_length == 24 and hourly["MSTL"].season_length == [24, 168]
+    # a seasonal ARIMA search at 24 costs more than the rest together: ARIMA on the seasonally adjusted series instead
+    assert hourly["AutoARIMA"].season_length == [24, 168] and hourly["AutoARIMA"].trend_forecaster.season_length == 1
+    assert {repr(m): m for m in candidate_models("smooth", (12,), config)}["AutoARIMA"].season_length == 12
+    weekly = {repr(m): m for m in candidate_models("smooth", (52,), config)}
+    assert weekly["AutoETS"].season_length == 1 and weekly["AutoETS"].model == "ZZN"  # statsforecast's ETS stops at 24
+    daily = {repr(m): m for m in candidate_models("smooth", (7,), forecast_definition("daily_store_demand"))}
+    assert list(daily) == ["SeasonalNaive", "Naive", "AutoETS", "Theta", "MSTL"] and daily["AutoETS"].model == "ZNA"
+
+
+def test_short_histories_get_shorter_seasons_and_fewer_windows():
+    config = ForecastConfig(freq="h", seasons=(24, 168), horizon=12, windows=4)
+    lengths = {"long@S": 600, "mid@S": 150, "short@S": 40, "tiny@S": 20}
+    target = frame({uid: np.ones(n) for uid, n in lengths.items()})
+    plan = classify_series(target, config).set_index("unique_id")
+    # windows: (periods - horizon - 2 x horizon) // step + 1, at most 4; seasons: two cycles in the shortest training
+    assert plan.windows.to_dict() == {"long@S": 4, "mid@S": 4, "short@S": 1, "tiny@S": 0}
+    assert plan.seasons.to_dict() == {"long@S": "24,168", "mid@S": "24", "short@S": "", "tiny@S": ""}
+
+
+def test_definitions_come_from_the_settings_file_and_round_trip_through_a_table_row():
+    definitions = forecast_definitions()
+    assert {"daily_store_demand", "weekly_store_demand", "hourly_store_demand"} <= set(definitions)
+    daily = definitions["daily_store_demand"]
+    assert (daily.freq, daily.seasons, daily.horizon) == ("D", (7,), 28) and daily == ForecastConfig(
+        history=730, models=("AutoETS", "Theta", "MSTL"), ets_model="ZNA")
+    hourly = forecast_definition("hourly_store_demand", horizon=24)
+    assert (hourly.freq, hourly.seasons, hourly.horizon, hourly.source) == ("h", (24, 168), 24, "order_lines")
+    assert ForecastConfig.from_mapping(hourly.as_row()) == hourly
+    with pytest.raises(ValueError, match="no forecast definition 'monthly'"):
+        forecast_definition("monthly")
+    with pytest.raises(ValueError, match="unknown models"):
+        ForecastConfig(models=("Prophet",))
+    with pytest.raises(ValueError, match="unknown forecast settings"):
+        ForecastConfig.from_mapping({"horizn": 3})
 
 
 def test_backtest_metrics_by_hand():
-    # season 2; y = 1 3 2 5 3 5 5 9 on days 1..8; origins after days 2, 4 and 6, horizon 2
-    target = frame({"A@S": [1, 3, 2, 5, 3, 5, 5, 9]})
-    day = lambda n: DAY + pd.Timedelta(days=n - 1)  # noqa: E731
     folds = pd.DataFrame({
-        "unique_id": "A@S", "model": "M",
-        "cutoff": [day(2), day(2), day(4), day(4), day(6), day(6)],
-        "ds": [day(3), day(4), day(5), day(6), day(7), day(8)],
+        "unique_id": "A@S", "model": "M", "window": [2, 2, 1, 1, 0, 0], "fallback": False,
         "y": [2.0, 5.0, 3.0, 5.0, 5.0, 9.0],
         "forecast": [2.0, 2.0, 3.0, 3.0, 6.0, 6.0],
         "role": ["selection"] * 4 + ["holdout"] * 2,
     })
-    metrics = score_backtest(folds, target, season_length=2).set_index("role")
-
-    # origin day 2: no seasonal difference yet, MASE undefined (left out of the mean)
-    # origin day 4: training 1 3 2 5, |2-1|, |5-3| -> scale 1.5; MAE (0 + 2) / 2 = 1 -> MASE 2/3
-    selection = metrics.loc["selection"]
-    assert selection.windows == 2
+    metrics = score_backtest(folds, pd.Series({"A@S": 2.0})).set_index("role")
+    selection = metrics.loc["selection"]  # windows: MAE 1.5 and 1 over the scale 2
+    assert selection.windows == 2 and selection.mase == pytest.approx((0.75 + 0.5) / 2)
     assert selection.actual == 15 and selection.abs_error == 5 and selection.error == -5
-    assert selection.mase == pytest.approx(2 / 3)
-    assert selection.wape == pytest.approx(5 / 15)
-    assert selection.bias == pytest.approx(-5 / 15)
-    # origin day 6: training diffs 1 2 1 0 -> scale 1; errors +1 and -3: MAE 2 -> MASE 2
-    holdout = metrics.loc["holdout"]
-    assert holdout.mase == pytest.approx(2.0)
-    assert holdout.wape == pytest.approx(4 / 14)
-    assert holdout.bias == pytest.approx(-2 / 14)
+    assert selection.wape == pytest.approx(5 / 15) and selection.bias == pytest.approx(-5 / 15)
+    assert metrics.loc["holdout"].mase == pytest.approx(2 / 2)
 
 
-def test_selection_prefers_the_baseline_on_ties_and_covers_short_series():
+def test_scales_use_the_main_usable_season():
+    target = frame({"A@S": [1, 3, 2, 5, 3, 5], "B@S": [1, 3, 2, 5, 3, 5]})
+    classes = pd.DataFrame({"unique_id": ["A@S", "B@S"], "seasons": ["2", ""]})
+    scales = mase_scales(target, classes)
+    assert scales.to_dict() == pytest.approx({"A@S": (1 + 2 + 1 + 0) / 4, "B@S": (2 + 1 + 3 + 2 + 2) / 5})
+
+
+def test_choice_by_mase_prefers_the_combination_within_its_margin_and_covers_short_series():
     metrics = pd.DataFrame({
-        "unique_id": ["A", "A", "A", "B", "B"],
-        "model": ["ETS", "SeasonalNaive", "Theta", "ETS", "SeasonalNaive"],
-        "role": "selection",
-        "abs_error": [10.0, 10.0, 12.0, 4.0, 9.0],
+        "unique_id": ["A"] * 3 + ["B"] * 3 + ["C"] * 2,
+        "model": ["AutoETS", "SeasonalNaive", "Combination"] * 2 + ["AutoETS", "SeasonalNaive"],
+        "role": "selection", "fallback": [False, False, False, True, False, True, False, False],
+        "mase": [1.0, 1.2, 1.04, 0.5, 0.9, 0.8, 0.7, 0.7], "abs_error": 1.0,
     })
-    classes = pd.DataFrame({"unique_id": ["A", "B", "C", "D"], "demand_class": ["smooth", "smooth", "smooth", "lumpy"],
-                            "days": [400, 400, 20, 3]})
+    classes = pd.DataFrame({"unique_id": ["A", "B", "C", "D", "E"], "demand_class": "smooth", "seasons": "7",
+                            "periods": [400, 400, 400, 20, 1]})
     choice = choose_models(metrics, classes).set_index("unique_id")
-    assert choice.model.to_dict() == {"A": "SeasonalNaive", "B": "ETS", "C": "SeasonalNaive", "D": "HistoricAverage"}
-    assert choice.selected_by.to_dict() == {"A": "backtest", "B": "backtest", "C": "short_history", "D": "short_history"}
+    assert choice.model.to_dict() == {"A": "AutoETS", "B": "AutoETS", "C": "SeasonalNaive", "D": "Naive",
+                                      "E": "HistoricAverage"}
+    assert choice.fallback.to_dict() == {"A": False, "B": True, "C": False, "D": False, "E": False}
+    assert choice.selected_by.to_dict() == {"A": "backtest", "B": "backtest", "C": "backtest", "D": "short_history",
+                                            "E": "short_history"}
+    lenient = choose_models(metrics, classes, ForecastConfig(combination_margin=0.05)).set_index("unique_id")
+    assert lenient.model["A"] == "Combination" and lenient.model["B"] == "AutoETS"  # 1.04 <= 1.05; 0.8 > 0.525
 
 
 def poisson_series(count: int, days: int, seed: int = 3) -> pd.DataFrame:
@@ -108,12 +149,35 @@ def poisson_series(count: int, days: int, seed: int = 3) -> pd.DataFrame:
     return frame({uid: rng.poisson(rate * weekday[np.arange(days) % 7]) for uid, rate in rates.items()})
 
 
-def with_overshoot(demand_class: str, season_length: int) -> list:
+CONFIG = ForecastConfig(horizon=14, windows=3, models=("AutoETS", "Theta"), ets_model="ZNA")
+
+
+class Failing(ConstantModel):
+    """A candidate that raises on every series."""
+
+    def forecast(self, y, h, X=None, X_future=None, fitted=False):
+        raise RuntimeError("no fit")
+
+
+def with_failing(demand_class, seasons, config) -> list:
+    return [*candidate_models(demand_class, seasons, config), Failing(constant=0.0, alias="Failing")]
+
+
+def with_overshoot(demand_class, seasons, config) -> list:
     """The normal candidates plus a model that always forecasts 40 units a day."""
-    return [*candidate_models(demand_class, season_length), ConstantModel(constant=40.0, alias="Overshoot")]
+    return [*candidate_models(demand_class, seasons, config), ConstantModel(constant=40.0, alias="Overshoot")]
 
 
-CONFIG = ForecastConfig(horizon=14, step_size=14, n_windows=3)
+def test_a_failing_candidate_falls_back_to_the_baseline_and_says_so():
+    target = poisson_series(count=2, days=90)
+    folds, cost = backtest(target, classify_series(target, CONFIG), CONFIG, candidates=with_failing)
+    failing, baseline = (folds[folds.model == m].set_index(["unique_id", "ds", "window"]) for m in ("Failing", "SeasonalNaive"))
+    assert failing.fallback.all() and not baseline.fallback.any()
+    assert failing.forecast.tolist() == baseline.loc[failing.index].forecast.tolist()
+    assert folds[folds.model == "Combination"].fallback.all()  # it averages the failed one too
+    assert set(cost.model) >= {"Failing", "SeasonalNaive", "Combination"} and (cost.cpu_seconds >= 0).all()
+    forced = forecast_demand(target, CONFIG, candidates=with_failing, force_model="Failing")
+    assert forced.choice.fallback.all() and forced.forecast.fallback.all()
 
 
 def test_gate_passes_the_selected_portfolio_and_refuses_a_forced_bad_model():
@@ -122,12 +186,12 @@ def test_gate_passes_the_selected_portfolio_and_refuses_a_forced_bad_model():
     chosen = forecast_demand(target, CONFIG, candidates=with_overshoot)
     assert chosen.passed
     assert "Overshoot" not in chosen.choice.model.values
-    assert chosen.figures["portfolio_wape"] < chosen.figures["baseline_wape"]
+    assert chosen.figures["portfolio_mase"] < chosen.figures["baseline_mase"]
 
     forced = forecast_demand(target, CONFIG, candidates=with_overshoot, force_model="Overshoot")
     assert set(forced.choice.model) == {"Overshoot"}
     assert not forced.passed
-    assert forced.figures["portfolio_wape"] > forced.figures["baseline_wape"]
+    assert forced.figures["portfolio_mase"] > forced.figures["baseline_mase"]
     assert "does not beat" in forced.figures["gate_verdict"]
     with pytest.raises(ValueError, match="Overshoot was not backtested"):
         forecast_demand(target, CONFIG, force_model="Overshoot")
@@ -137,70 +201,98 @@ def test_accuracy_by_class_by_hand_and_undefined_without_sales():
     metrics = pd.DataFrame({
         "unique_id": ["a", "a", "b", "b", "z", "z"], "role": "holdout",
         "model": ["ETS", "SeasonalNaive", "ETS", "SeasonalNaive", "ETS", "SeasonalNaive"],
-        "abs_error": [2.0, 4.0, 1.0, 3.0, 1.0, 2.0], "actual": [10.0, 10.0, 10.0, 10.0, 0.0, 0.0]})
+        "abs_error": [2.0, 4.0, 1.0, 3.0, 1.0, 2.0], "actual": [10.0, 10.0, 10.0, 10.0, 0.0, 0.0],
+        "mase": [1.0, 2.0, 0.5, 1.5, 1.0, 1.0]})
     choice = pd.DataFrame({"unique_id": ["a", "b", "z"], "model": ["ETS", "SeasonalNaive", "ETS"],
                            "demand_class": ["smooth", "smooth", "lumpy"]})
     rows = accuracy_by_class(metrics, choice).set_index("demand_class")
     assert rows.loc["smooth", ["series", "portfolio_wape", "seasonal_naive_wape"]].tolist() == [2, 0.25, 0.35]  # (2+3)/20, (4+3)/20
+    assert rows.loc["smooth", ["portfolio_mase", "seasonal_naive_mase"]].tolist() == [1.25, 1.75]
     assert rows.loc["lumpy"].isna()[["portfolio_wape", "seasonal_naive_wape"]].all()  # nothing sold: WAPE undefined
 
 
 def test_each_series_is_judged_on_its_own_last_window():
     target = poisson_series(count=2, days=100)
     target = target[~((target.unique_id == "P1@ST-1") & (target.ds > target.ds.max() - pd.Timedelta(days=5)))]
-    folds = backtest(target, classify_series(target), CONFIG)
+    folds, _ = backtest(target, classify_series(target, CONFIG), CONFIG)
     cutoffs = folds.groupby(["unique_id", "role"]).cutoff.unique()
     assert cutoffs.loc[("P0@ST-1", "holdout")].tolist() == [DAY + pd.Timedelta(days=99 - 14)]
     assert cutoffs.loc[("P1@ST-1", "holdout")].tolist() == [DAY + pd.Timedelta(days=94 - 14)]
     assert all(len(cutoffs.loc[(uid, "selection")]) == 2 for uid in ("P0@ST-1", "P1@ST-1"))
 
 
-def test_gate_is_strict_and_needs_judged_series():
-    figures = {"series_judged": 3, "portfolio_wape": 0.5, "baseline_wape": 0.5}
-    assert gate(figures)[0] is False
-    assert gate({**figures, "portfolio_wape": 0.49})[0] is True
-    assert gate({**figures, "series_judged": 0, "portfolio_wape": float("nan")})[0] is False
+def test_gate_is_scale_free_strict_and_needs_judged_series():
+    figures = {"series_judged": 3, "portfolio_mase": 0.9, "baseline_mase": 1.0, "share_not_worse": 2 / 3,
+               "portfolio_wape": 0.7, "baseline_wape": 0.5}
+    assert gate(figures)[0] is True  # a worse pooled WAPE (one large series) does not fail it
+    assert gate({**figures, "portfolio_mase": 1.0})[0] is False
+    assert gate({**figures, "share_not_worse": 0.5})[0] is False  # better on average, but not for most series
+    assert gate({**figures, "series_judged": 0, "portfolio_mase": float("nan")})[0] is False
+
+
+def test_portfolio_figures_pair_series_and_count_the_share_no_worse():
+    metrics = pd.DataFrame({"unique_id": ["a", "a", "b", "b", "c", "c"], "role": "holdout",
+                            "model": ["AutoETS", "SeasonalNaive"] * 3, "mase": [0.5, 1.0, 2.0, 1.0, 1.0, 1.0],
+                            "abs_error": [1.0, 2.0, 90.0, 10.0, 1.0, 1.0], "error": 0.0,
+                            "actual": [10.0, 10.0, 100.0, 100.0, 5.0, 5.0]})
+    choice = pd.DataFrame({"unique_id": ["a", "b", "c"], "model": ["AutoETS", "AutoETS", "SeasonalNaive"],
+                           "demand_class": "smooth", "selected_by": "backtest", "fallback": False})
+    folds = pd.DataFrame(columns=["unique_id", "ds", "model", "role", "window", "step", "y", "forecast"])
+    figures = portfolio_figures(folds, metrics, choice, pd.Series(dtype=float))
+    assert figures["portfolio_mase"] == pytest.approx((0.5 + 2.0 + 1.0) / 3) and figures["baseline_mase"] == 1.0
+    assert figures["share_not_worse"] == pytest.approx(2 / 3) and figures["share_beaten"] == pytest.approx(1 / 3)
+    assert figures["portfolio_wape"] == pytest.approx(92 / 115)
 
 
 def test_published_forecast_intervals_are_ordered_and_never_negative():
     target = poisson_series(count=3, days=100)
     run = forecast_demand(target, CONFIG)
     published = run.forecast
-    assert list(published.columns) == ["unique_id", "product_id", "location_id", "ds", "model", "p10", "p50", "p90"]
+    assert list(published.columns) == ["unique_id", "product_id", "location_id", "ds", "step", "model", "fallback",
+                                       "p10", "p50", "p90"]
     assert len(published) == 3 * CONFIG.horizon
+    assert (published.groupby("unique_id").step.apply(list).map(lambda s: s == list(range(1, 15)))).all()
     assert published.ds.min() == target.ds.max() + pd.Timedelta(days=1)
     assert (published.p10 >= 0).all()
     assert (published.p10 <= published.p50).all() and (published.p50 <= published.p90).all()
     assert (published.p90 > published.p10).any()
-    assert 0 <= run.figures["interval_coverage"] <= 1
+    assert 0 <= run.figures["interval_coverage"] <= 1 and set(run.intervals.step) == set(range(1, 15))
 
 
-def test_residual_quantiles_and_interval_clipping_by_hand():
+def test_conformal_quantiles_per_step_in_units_of_each_series_scale():
+    # a strong candidate's residuals at step 1: -2..2 in A's units, -20..20 in B's (scale 10); the naive's are ignored
+    rows = [{"unique_id": u, "model": "AutoETS", "step": 1, "y": r * scale, "forecast": 0.0}
+            for u, scale in (("A", 1.0), ("B", 10.0)) for r in (-2.0, -1.0, 0.0, 1.0, 2.0)]
+    rows.append({"unique_id": "A", "model": "SeasonalNaive", "step": 1, "y": 99.0, "forecast": 0.0})
+    table = conformal_quantiles(pd.DataFrame(rows), pd.Series({"A": 1.0, "B": 10.0}), tail=0.25, horizon=2)
+    assert table.step.tolist() == [1, 2]  # a step without residuals takes its neighbour's
+    assert table.q_low.tolist() == pytest.approx([-1.0, -1.0]) and table.q_high.tolist() == pytest.approx([1.0, 1.0])
+
+
+def test_interval_tail_is_calibrated_on_the_latest_selection_window():
+    rng = np.random.default_rng(0)
+    ids = [f"S{i}" for i in range(300)]
+    # the latest selection window's errors are twice as wide as the older windows': the widest tail covers it best
+    rows = [{"unique_id": u, "model": "AutoETS", "step": 1, "window": w, "role": "selection",
+             "y": rng.normal(0, 2.0 if w == 1 else 1.0), "forecast": 0.0} for u in ids for w in (1, 2, 3)]
+    folds = pd.DataFrame(rows)
+    choice = pd.DataFrame({"unique_id": ids, "model": "AutoETS"})
+    scales = pd.Series(1.0, index=ids)
+    assert calibrated_tail(folds, choice, scales, horizon=1) == 0.025
+    alike = folds.assign(y=rng.normal(0, 1.0, len(folds)))
+    assert calibrated_tail(alike, choice, scales, horizon=1) == 0.1
+
+
+def test_intervals_around_the_forecast_are_ordered_and_clipped_at_zero():
     target = frame({"A@S": [0, 1, 2, 3, 4, 5, 6] * 2, "B@S": [0, 1, 2, 3, 4, 5, 6] * 2})
-    folds = pd.DataFrame({"unique_id": "A@S", "model": "SeasonalNaive", "y": np.arange(11.0), "forecast": 0.0})
-    choice = pd.DataFrame({"unique_id": ["A@S", "B@S"], "demand_class": "smooth", "model": "SeasonalNaive"})
-    quantiles = residual_quantiles(folds, choice).set_index("unique_id")
-    assert quantiles.loc["A@S"].tolist() == pytest.approx([1.0, 9.0])  # residuals 0..10
-
-    # A's residuals are all positive (a model that under-forecasts): p10 cannot rise above p50
-    hand = pd.DataFrame({"unique_id": ["A@S", "B@S"], "q_low": [1.0, -3.0], "q_high": [2.0, 0.5]})
-    published = forecast_series(target, choice, hand, ForecastConfig(horizon=7)).set_index(["unique_id", "ds"])
-    a, b = published.loc["A@S"], published.loc["B@S"]
-    assert a.p50.tolist() == [0, 1, 2, 3, 4, 5, 6]  # the seasonal naive repeats the last week
-    assert a.p10.tolist() == a.p50.tolist()
-    assert a.p90.tolist() == [2, 3, 4, 5, 6, 7, 8]
-    assert b.p10.tolist() == [0, 0, 0, 0, 1, 2, 3]
-    assert b.p90.tolist() == [0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5]
-
-
-def test_short_series_get_in_sample_residuals():
-    target = frame({"new@S": [2, 4, 3]})
-    choice = pd.DataFrame({"unique_id": ["new@S"], "demand_class": ["smooth"], "model": ["HistoricAverage"]})
-    empty = pd.DataFrame(columns=["unique_id", "model", "y", "forecast"])
-    quantiles = residual_quantiles(empty, choice, target).set_index("unique_id")
-    assert quantiles.loc["new@S"].tolist() == pytest.approx([-0.8, 0.8])  # deviations -1, 1, 0 from the mean 3
-    published = forecast_series(target, choice, quantiles.reset_index(), ForecastConfig(horizon=2))
-    assert published.p50.tolist() == pytest.approx([3.0, 3.0])
+    choice = pd.DataFrame({"unique_id": ["A@S", "B@S"], "demand_class": "smooth", "seasons": "",
+                           "model": "Naive", "selected_by": "short_history", "fallback": False})
+    table = pd.DataFrame({"step": [1, 2], "q_low": [-1.0, -2.0], "q_high": [0.5, 1.0]})
+    published = forecast_series(target, choice, table, pd.Series({"A@S": 4.0, "B@S": 1.0}),
+                                ForecastConfig(horizon=2)).set_index(["unique_id", "step"])
+    assert published.p50.tolist() == [6, 6, 6, 6]  # the naive repeats the last value
+    assert published.loc["A@S"].p10.tolist() == [2, 0] and published.loc["A@S"].p90.tolist() == [8, 10]
+    assert published.loc["B@S"].p10.tolist() == [5, 4] and published.loc["B@S"].p90.tolist() == [6.5, 7]
 
 
 def test_representative_series_one_per_class_by_volume():
@@ -212,8 +304,8 @@ def test_representative_series_one_per_class_by_volume():
 def test_chart_of_held_out_forecasts_is_a_png_with_one_panel_per_series():
     target = poisson_series(count=2, days=100)
     run = forecast_demand(target, CONFIG)
-    held_out = holdout_forecast(run.folds, run.choice)
-    assert set(held_out.columns) == {"unique_id", "ds", "model", "y", "p10", "p50", "p90"}
+    held_out = holdout_forecast(run.folds, run.choice, mase_scales(target, run.classes))
+    assert set(held_out.columns) == {"unique_id", "ds", "step", "model", "y", "p10", "p50", "p90"}
     one = forecast_chart(target, held_out, ["P0@ST-1"])
     two = forecast_chart(target, held_out, ["P0@ST-1", "P1@ST-1"], labels={"P0@ST-1": "smooth, ETS"}, title="held out")
     assert one.startswith(b"\x89PNG\r\n\x1a\n") and two.startswith(b"\x89PNG\r\n\x1a\n")
@@ -226,10 +318,9 @@ def test_spark_engine_gives_the_local_result(spark):
     # statsforecast runs in Spark's Python workers: the local session starts them with this interpreter
     target = poisson_series(count=3, days=60)
     models = [SeasonalNaive(season_length=7, alias="SeasonalNaive"), CrostonOptimized(alias="CrostonOptimized")]
-    config = ForecastConfig(horizon=7, step_size=7, n_windows=2)
-    for is_backtest in (True, False):
-        local = run_statsforecast(target, models, config, backtest=is_backtest)
-        distributed = run_statsforecast(target, models, config, backtest=is_backtest, engine=spark)
-        keys = [c for c in ("unique_id", "model", "cutoff", "ds") if c in local]
-        local, distributed = (f.sort_values(keys, ignore_index=True) for f in (local, distributed))
-        pd.testing.assert_frame_equal(distributed[local.columns], local, check_exact=False, rtol=1e-5)
+    config = ForecastConfig(horizon=7)
+    local, local_cpu = run_statsforecast(target, models, config)
+    distributed, spark_cpu = run_statsforecast(target, models, config, engine=spark)
+    local, distributed = (f.sort_values(["unique_id", "model", "ds"], ignore_index=True) for f in (local, distributed))
+    pd.testing.assert_frame_equal(distributed[local.columns], local, check_exact=False, rtol=1e-5)
+    assert local_cpu >= 0 and np.isnan(spark_cpu)  # the executors' CPU is not this process's

@@ -36,9 +36,19 @@ def test_messages_tell_the_customer_and_driver_in_local_time():
     alerts, _ = update_alerts(empty_state(), predictions("A", [-30, 12, -20]), ADDRESSES)
     late, cleared = alert_messages(alerts, pd.Series({"A": "Europe/Berlin"}))
     assert late["recipients"] == ["customer:ACC-1", "driver:DRV-1"] and late["id"] == alerts.alert_id.iloc[0]
-    assert late["body"] == "Order A is now expected at 11:12 CET, 12 minute(s) after its window 09:00-11:00 CET on 27 Oct."
+    assert late["body"] == "Order A is now expected at 11:12 CET, 12 minutes after its window 09:00-11:00 CET on 27 Oct."
     assert cleared["body"] == "Order A is back on time: expected at 10:40 CET, within 09:00-11:00 CET on 27 Oct."
     assert "10:12 UTC" in alert_messages(alerts, pd.Series(dtype=str))[0]["body"]  # zone unknown: said in UTC
+
+
+@pytest.mark.parametrize(("seconds_late", "said"), [
+    (28, "expected at 10:00 UTC, less than a minute after"),  # 0.47 minutes: the ETA rounds to the window's end
+    (45, "expected at 10:01 UTC, 1 minute after"),
+    (170, "expected at 10:03 UTC, 3 minutes after"),
+])
+def test_the_alert_text_agrees_with_its_numbers(seconds_late, said):
+    alerts, _ = update_alerts(empty_state(), predictions("A", [seconds_late / 60]), ADDRESSES)
+    assert said in alert_messages(alerts, pd.Series(dtype=str))[0]["body"]
 
 
 def test_cleared_only_when_clearly_back_inside_the_window():

@@ -58,9 +58,28 @@ def test_kpis_are_shares_of_the_known():
     assert pd.isna(swift.perfect_rate)
     customer = kpis[(kpis.dimension == "customer_ref") & (kpis.key == "ACC-1")].iloc[0]
     assert (customer.orders, customer.perfect_rate) == (2, 0.5)
-    assert set(kpis.dimension) == {"delivery_date", "customer_ref", "carrier", "depot_id", "route_id"}
+    assert set(kpis.dimension) == {"delivery_date", "customer_ref", "carrier", "mode", "depot_id", "route_id"}
     assert kpis[kpis.dimension == "route_id"].key.tolist() == ["VAN-1-20261026", "VAN-1-20261027"]
 
+
+
+FREIGHT = pd.DataFrame({  # curated/shipment rows of kind freight: days at 00:00 UTC
+    "source": ["scms"] * 3, "tracking_no": ["ASN-1", "ASN-2", "ASN-3"], "carrier": ["scms"] * 3, "mode": ["air", "ocean", "air"],
+    "promised_end": [utc("2006-06-02")] * 3, "delivered_at": [utc("2006-06-02"), utc("2006-06-05"), pd.NaT], "units": [10, 5, 3],
+})
+
+
+def test_freight_shipments_are_judged_on_punctuality_and_their_mode_is_a_kpi_dimension():
+    frame = perfect_orders(ORDERS, ONLINE, STOPS, VISITS, POD, CARRIER_EVENTS, as_of=AS_OF, freight=FREIGHT).set_index("order_id")
+    assert measures(frame, "scms:ASN-1") == [True, None, None, None, None]  # delivered on the scheduled day
+    assert measures(frame, "scms:ASN-2") == [False, None, None, None, None]  # three days late
+    assert frame.loc["scms:ASN-2", "minutes_late"] == 3 * 24 * 60
+    assert measures(frame, "scms:ASN-3") == [False, None, None, None, None]  # never delivered, long overdue
+    kpis = perfect_order_kpis(frame.reset_index())
+    by_mode = kpis[kpis.dimension == "mode"].set_index("key")
+    assert by_mode.loc["air", ["orders", "on_time_known", "on_time_rate"]].tolist() == [2, 2, 0.5]
+    assert by_mode.loc["ocean", "on_time_rate"] == 0.0
+    assert by_mode.loc["road", "orders"] == 4  # the fleet's vans; carriers' parcels have no mode
 
 def pings_north(vehicle: str, speeds: list[float], start: str = "2026-10-27 08:00") -> pd.DataFrame:
     """Pings every 30 s; a moving ping is the distance its speed covers north of the previous one."""

@@ -4,6 +4,7 @@ import json
 from datetime import UTC, datetime
 
 import dagster as dg
+import pyarrow as pa
 import pytest
 
 from hub_platform.defs.raw.landing import sha256
@@ -27,15 +28,15 @@ def land(storage, source, name, data, day):
     return storage.landing().land(source, name, data, datetime(2026, 10, day, tzinfo=UTC))
 
 
-def test_first_tick_requests_one_run_per_feed_keyed_by_content(shop_registry, storage):
+def test_first_tick_requests_one_run_that_ingests_and_conforms_keyed_by_content(shop_registry, storage):
     a = land(storage, "shop_eu", "a.csv", GOOD, 1)
     b = land(storage, "shop_us", "b.csv", GOOD + b"A3,1.00\n", 1)
     requests, cursor = tick(shop_registry, storage)
     assert len(requests) == 1
     request = requests[0]
-    assert request.asset_selection == [dg.AssetKey(["raw", "shop_orders"])]
+    assert request.asset_selection == [dg.AssetKey(["raw", "shop_orders"]), dg.AssetKey(["clean", "shop_orders"])]
     assert request.run_config["ops"]["raw__shop_orders"]["config"]["files"] == [a.key, b.key]
-    assert request.run_key.startswith("shop_orders:")
+    assert request.run_key == tick(shop_registry, storage)[0][0].run_key  # the same content asks with the same key
     assert json.loads(cursor) == {"shop_eu": a.key, "shop_us": b.key}
 
 
@@ -48,11 +49,13 @@ def test_the_next_tick_sees_only_new_files(shop_registry, storage):
     assert requests[0].run_config["ops"]["raw__shop_orders"]["config"]["files"] == [new.key]
 
 
-def test_the_same_bytes_are_never_requested_twice(shop_registry, storage):
+def test_the_same_bytes_from_a_source_are_never_requested_twice(shop_registry, storage):
     land(storage, "shop_eu", "a.csv", GOOD, 1)
-    land(storage, "shop_us", "again.csv", GOOD, 1)
+    land(storage, "shop_eu", "again.csv", GOOD, 1)
+    land(storage, "shop_us", "a.csv", GOOD, 1)  # another source's copy is its own delivery
     requests, cursor = tick(shop_registry, storage)
-    assert len(requests[0].run_config["ops"]["raw__shop_orders"]["config"]["files"]) == 1
+    files = requests[0].run_config["ops"]["raw__shop_orders"]["config"]["files"]
+    assert sorted(key.split("/")[0] for key in files) == ["shop_eu", "shop_us"]
     # once the raw zone holds them, a later re-delivery is not requested either
     storage.raw().ingest(storage.raw().landed(shop_registry.sources.values()), shop_registry.sources)
     land(storage, "shop_eu", "a_resent.csv", GOOD, 3)
@@ -79,8 +82,13 @@ def test_a_tick_reads_at_most_its_limit_and_resumes(shop_registry, storage):
 def test_a_live_feed_runs_through_to_its_consumers_in_the_same_run(shop_registry, storage):
     land(storage, "shop_eu", "a.csv", GOOD, 1)
     consumers = [dg.AssetKey(["clean", "shop_orders"]), dg.AssetKey(["orders", "alerts"])]
-    context = dg.build_sensor_context(resources={"storage": storage})
-    result = landing_sensor(shop_registry, live={"shop_orders": consumers}).evaluate_tick(context)
+    sensor = landing_sensor(shop_registry, live={"shop_orders": consumers})
+    first = sensor.evaluate_tick(dg.build_sensor_context(resources={"storage": storage}))
+    # before its consumers were ever built (their inputs may not exist yet) automation builds them in order
+    assert first.run_requests[0].asset_selection == [dg.AssetKey(["raw", "shop_orders"]), dg.AssetKey(["clean", "shop_orders"])]
+    for key in consumers:
+        storage.lake().write(pa.table({"x": [1]}), *key.path)
+    result = sensor.evaluate_tick(dg.build_sensor_context(resources={"storage": storage}))
     assert result.run_requests[0].asset_selection == [dg.AssetKey(["raw", "shop_orders"]), *consumers]
 
 
@@ -91,3 +99,16 @@ def test_the_hubs_telemetry_feed_is_live_through_to_delay_alerts():
     assert "vehicle_telemetry" in sensor.description
     job = defs.resolve_job_def(sensor.job_name)
     assert {dg.AssetKey(["clean", "vehicle_telemetry"]), dg.AssetKey(["orders", "delay_alerts"])} <= set(job.asset_layer.executable_asset_keys)
+
+
+def test_a_freshly_seeded_landing_area_is_one_run_not_one_per_feed():
+    from hub_platform.defs.raw.sensors import FILES_PER_RUN, FeedBatch, run_rounds
+
+    def batch(feed, n, start=0):
+        return FeedBatch(feed, tuple((f"{feed}/{i}", f"{feed}{i}") for i in range(start, start + n)))
+
+    many = [batch("pos", FILES_PER_RUN), batch("pos", 10, FILES_PER_RUN)]
+    rounds = run_rounds([batch("erp", 3), *many, batch("web", 2)])
+    assert [[b.feed for b in r] for r in rounds] == [["erp", "pos", "web"], ["pos"]]  # a feed's second batch waits
+    assert run_rounds([]) == []
+

@@ -43,14 +43,32 @@ def test_ingesting_again_changes_nothing(raw, shop_registry):
     assert raw.lake.version("raw", "manifest") == version
 
 
-def test_a_second_delivery_of_the_same_bytes_is_recorded_as_a_duplicate(raw, shop_registry):
+def test_a_second_delivery_of_the_same_bytes_by_a_source_is_recorded_as_a_duplicate(raw, shop_registry):
     first = raw.landing.land("shop_eu", "orders.csv", GOOD, at(1))
-    again = raw.landing.land("shop_us", "orders_copy.csv", GOOD, at(2))
+    again = raw.landing.land("shop_eu", "orders_resent.csv", GOOD, at(2))
     report = raw.ingest([first, again], shop_registry.sources)
     statuses = dict(zip(report.deliveries["landing_key"].to_pylist(), report.deliveries["status"].to_pylist(), strict=True))
     assert statuses == {first.key: "ingested", again.key: "duplicate"}
     assert report.deliveries["reason"].to_pylist()[1] == f"same bytes as {first.key}"
     assert report.bytes_stored == len(GOOD)
+
+
+def test_the_same_bytes_from_another_source_are_that_sources_delivery(raw, shop_registry):
+    first = raw.landing.land("shop_eu", "orders.csv", GOOD, at(1))
+    other = raw.landing.land("shop_us", "orders.csv", GOOD, at(2))
+    report = raw.ingest([first, other], shop_registry.sources)
+    assert report.deliveries["status"].to_pylist() == ["ingested", "ingested"]
+    assert raw.held() == {("shop_eu", sha256(GOOD)), ("shop_us", sha256(GOOD))}
+    assert raw.lake.get_object(sha256(GOOD)) == GOOD  # stored once all the same
+    assert report.bytes_stored == len(GOOD)
+
+
+def test_a_file_that_would_crash_a_reader_is_rejected_not_raised(raw, shop_registry):
+    cr_only = raw.landing.land("shop_eu", "mac.csv", GOOD.replace(b"\n", b"\r"), at(1))
+    garbage = raw.landing.land("shop_eu", "blob.csv", bytes(range(256)) * 8, at(2))
+    rows = {r["landing_key"]: r for r in raw.ingest([cr_only, garbage], shop_registry.sources).deliveries.to_pylist()}
+    assert (rows[cr_only.key]["status"], rows[cr_only.key]["row_count"]) == ("ingested", 2)
+    assert (rows[garbage.key]["status"], rows[garbage.key]["reason"]) == ("rejected", "the CSV header is not text in the contract's encoding")
 
 
 def test_stored_objects_are_never_overwritten(raw):

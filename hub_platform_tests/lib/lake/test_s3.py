@@ -43,7 +43,7 @@ def test_landing_listing_uses_the_cursor_on_s3(storage):
 def test_raw_ingest_writes_objects_and_a_delta_manifest_to_s3(storage, shop_registry, s3_endpoint):
     raw = storage.raw()
     landed = raw.landing.land("shop_eu", "orders.csv", GOOD, datetime(2026, 10, 1, tzinfo=UTC))
-    plan = plan_ingestion(raw.landing, shop_registry, {}, raw.known_checksums())
+    plan = plan_ingestion(raw.landing, shop_registry, {}, raw.held())
     assert [k for k, _ in plan.batches[0].files] == [landed.key]
 
     report = raw.ingest([landed], shop_registry.sources)
@@ -59,6 +59,22 @@ def test_raw_ingest_writes_objects_and_a_delta_manifest_to_s3(storage, shop_regi
     key = f"test_raw_ingest_writes_objects_and_a_delta_manifest_to_s3/lake/{raw.lake.object_key(sha256(GOOD))}"
     assert client.get_object(Bucket="hub", Key=key)["Body"].read() == GOOD
     assert raw.ingest(raw.landed(shop_registry.sources.values()), shop_registry.sources).deliveries.num_rows == 0
+
+
+def test_a_concurrent_s3_ingest_keeps_landing_order_and_duplicates(storage, shop_registry, s3_endpoint, request):
+    raw = storage.raw()
+    bodies = [b"order_id,amount\n" + f"A{i % 30},1.00\n".encode() for i in range(40)]  # the last 10 repeat earlier bytes
+    landed = [raw.landing.land("shop_eu", f"{i:02d}.csv", body, datetime(2026, 10, 1, tzinfo=UTC)) for i, body in enumerate(bodies)]
+    report = raw.ingest(landed, shop_registry.sources)
+    assert report.deliveries["landing_key"].to_pylist() == [f.key for f in landed]
+    assert (report.count("ingested"), report.count("duplicate")) == (30, 10)
+    assert report.deliveries["reason"].to_pylist()[35] == f"same bytes as {landed[5].key}"
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1", **KEYS)
+    objects = client.list_objects_v2(Bucket="hub", Prefix=f"{request.node.name}/lake/raw/objects/")["KeyCount"]
+    assert objects == 30
+    # the zone keeps its manifest current with its own appends: a second ingest finds everything recorded
+    assert raw.ingest(landed, shop_registry.sources).deliveries.num_rows == 0
+    assert storage.raw().manifest().num_rows == 40
 
 
 def test_s3_keys_in_sub_folders_or_unfinished_are_reported_not_ingested(storage, s3_endpoint, request):

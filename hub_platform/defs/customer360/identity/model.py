@@ -65,10 +65,10 @@ MAX_PRIOR = 0.5
 def linkage_api(backend: Backend = "spark", spark=None) -> DatabaseAPI:
     """Splink's database API for ``backend``: the hub's Spark session (default) or an in-process DuckDB."""
     if backend == "spark":
-        if spark is None:
-            from hub_platform.lib.spark import spark_session
+        from hub_platform.lib.spark import require_classic, spark_session
 
-            spark = spark_session()
+        spark = spark if spark is not None else spark_session()
+        require_classic(spark, "identity resolution (Splink)")
         return SparkAPI(spark_session=spark)
     if backend == "duckdb":
         return DuckDBAPI()

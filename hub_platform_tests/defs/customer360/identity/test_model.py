@@ -131,6 +131,10 @@ def test_duckdb_run_links_duplicates_and_keeps_households_apart(people):
     _check_resolution(_resolve(records, linkage_api("duckdb")), records, truth, households)
 
 
+def _is_jaro_winkler_level(label: str) -> bool:
+    return "Jaro-Winkler" in label or label.startswith("similar")  # the generated JW levels' labels
+
+
 @pytest.mark.spark
 def test_spark_scores_and_clusters_like_duckdb_with_the_same_model(people, duckdb_model, spark):
     records, truth, households = people
@@ -139,8 +143,18 @@ def test_spark_scores_and_clusters_like_duckdb_with_the_same_model(people, duckd
     on_duckdb = predict_pairs(records, duckdb_model.model, duckdb_model.plan, linkage_api("duckdb")).to_pandas()
     pairs = ["record_id_l", "record_id_r"]
     assert on_spark[pairs].equals(on_duckdb[pairs])
-    assert (on_spark["match_weight"] - on_duckdb["match_weight"]).abs().max() < 1e-6
-    assert (on_spark.filter(like="_level") == on_duckdb.filter(like="_level")).all().all()
+    # Same SQL, one genuine backend difference: Jaro-Winkler on Spark is Splink's Scala UDF jar
+    # (uk.gov.moj.dash.linkage.JaroWinklerSimilarity), on DuckDB the built-in jaro_winkler_similarity, and they
+    # disagree on some strings: 'magaret' vs 'margaret' is 0.9095 on Spark, 0.9286 (textbook) on DuckDB, so the
+    # pair falls in the >= 0.88 level on one and >= 0.92 on the other. Such pairs are allowed only where a
+    # Jaro-Winkler level is involved, and must be rare; every other pair must agree exactly.
+    spark_levels, duckdb_levels = on_spark.filter(like="_level"), on_duckdb.filter(like="_level")
+    moved = spark_levels.ne(duckdb_levels)
+    jaro_winkler = spark_levels.map(_is_jaro_winkler_level) | duckdb_levels.map(_is_jaro_winkler_level)
+    assert not (moved & ~jaro_winkler).any().any()
+    differs = moved.any(axis=1)
+    assert differs.sum() <= max(1, len(on_spark) // 100)
+    assert (on_spark["match_weight"] - on_duckdb["match_weight"])[~differs].abs().max() < 1e-6
     clusters = cluster_records(records["record_id"], pa.Table.from_pandas(on_spark), duckdb_model.threshold, api)
     assignment, _ = assign_customer_ids(clusters)
     _check_resolution(assignment, records, truth, households)

@@ -32,7 +32,7 @@ columns:
 def test_person_feeds_are_the_feeds_of_customer_and_contact_contracts(tmp_path):
     assert set(person_feeds(default_registry())) == {"crm_contacts", "loyalty_members", "app_signups", "contact_center_calls"}
     (tmp_path / "club_members.yaml").write_text(CLUB_CONTRACT)
-    (tmp_path / "pos_north.yaml").write_text(default_registry().sources["pos_north"].model_dump_json())
+    (tmp_path / "pos_north.yaml").write_text(default_registry().sources["pos_north"].model_dump_json(exclude_none=True, by_alias=True))
     assert set(person_feeds(load_registry(tmp_path))) == {"club_members"}  # a new person source is picked up
 
 
