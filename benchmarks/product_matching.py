@@ -37,11 +37,16 @@ PUBLISHED = {
     "Walmart-Amazon": {"Magellan": 71.9, "DeepMatcher": 67.6, "Ditto": 86.76},
     "Beer": {"Magellan": 78.8, "DeepMatcher": 72.7, "Ditto": 94.37},
 }
-# each benchmark's attributes onto the product wording roles
-ROLES = {
-    "Walmart-Amazon": {"title": "name", "brand": "brand", "category": "category", "modelno": "model_no", "price": "price"},
-    "Beer": {"Beer_Name": "name", "Brew_Factory_Name": "brand", "Style": "category", "ABV": "size"},
-}
+# a pair file's attribute onto a wording role, by what its name says (the same for every data set,
+# so a data set nobody here has seen is read the same way); the first match wins, others are left out
+ROLE_PATTERNS = (
+    ("model_no", r"model|mpn|part.?n"),
+    ("brand", r"brand|manufacturer|maker|brewery|factory|vendor"),
+    ("category", r"categor|style|genre|type|class"),
+    ("size", r"size|abv|capacity|volume|weight"),
+    ("price", r"price|cost"),
+    ("name", r"title|name"),
+)
 _FIELD = re.compile(r"COL (\S+) VAL ?(.*?)\s*(?=COL \S+ VAL|$)")
 
 
@@ -66,8 +71,26 @@ def catalogues(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     return as_records(left, left_id), as_records(right, right_id), frame
 
 
+def roles_of(attributes: list[str]) -> dict[str, str]:
+    """Each attribute's wording role (ROLE_PATTERNS), each role taken once; without a name-like
+    attribute the first one is the name."""
+    roles: dict[str, str] = {}
+    for attribute in attributes:
+        role = next((r for r, pattern in ROLE_PATTERNS if re.search(pattern, attribute, re.IGNORECASE)), None)
+        if role is not None and role not in roles.values():
+            roles[attribute] = role
+    if "name" not in roles.values() and attributes:
+        roles = {a: r for a, r in roles.items() if a != attributes[0]} | {attributes[0]: "name"}
+    return roles
+
+
+def data_sets() -> list[Path]:
+    """Every folder of pair files under DEVDATA (train, valid and test)."""
+    return sorted(p for p in DEVDATA.iterdir() if all((p / f"{s}.txt").exists() for s in ("train", "valid", "test")))
+
+
 def as_wordings(records: pd.DataFrame, roles: dict[str, str]) -> pd.DataFrame:
-    frame = records.rename(columns=roles)
+    frame = records[["entity_id", *roles]].rename(columns=roles)
     if "price" in frame:
         frame["prices"] = [[float(p)] if p else [] for p in frame.pop("price")]
     return wordings(frame)
@@ -96,12 +119,15 @@ def _figures(values: tuple) -> str:
 
 def run() -> Report:
     report = Report("product_matching")
-    for name, roles in ROLES.items():
-        left_records, right_records, pairs = catalogues(DEVDATA / name)
+    for folder in data_sets():
+        name = folder.name
+        left_records, right_records, pairs = catalogues(folder)
+        roles = roles_of([c for c in left_records.columns if c != "entity_id"])
         left, right = as_wordings(left_records, roles), as_wordings(right_records, roles)
         stewards = pairs[pairs.split != "test"].assign(label=lambda d: d.label.map({1: "match", 0: "non_match"}))
-        published = ", ".join(f"{system} {f1}" for system, f1 in PUBLISHED[name].items())
-        report.add(f"{name}: catalogues", f"{len(left):,} x {len(right):,} records, {int(pairs.label.sum()):,} labelled matches")
+        published = ", ".join(f"{system} {f1}" for system, f1 in PUBLISHED.get(name, {}).items()) or "none known here"
+        report.add(f"{name}: catalogues", f"{len(left):,} x {len(right):,} records, {int(pairs.label.sum()):,} labelled matches; "
+                                          f"roles {roles}")
         for mode, labels in (("unsupervised", None), ("train+valid labels as a steward's", stewards)):
             watch = timed()
             with watch.running():
@@ -110,7 +136,7 @@ def run() -> Report:
             report.add(f"{name} {mode}: test P/R/F1", f"{_figures(figures['test'])}   (published F1: {published})")
             report.add(f"{name} {mode}: catalogue P/R/F1", f"{_figures(figures['catalogue'])}   ({len(links):,} links, {watch.seconds:.1f} s)")
     left_records, right_records, _ = catalogues(DEVDATA / "Walmart-Amazon")
-    roles = ROLES["Walmart-Amazon"]
+    roles = roles_of([c for c in left_records.columns if c != "entity_id"])
     for share in (0.5, 1.0):
         left = as_wordings(left_records.sample(frac=share, random_state=1), roles)
         right = as_wordings(right_records.sample(frac=share, random_state=1), roles)
