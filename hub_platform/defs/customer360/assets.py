@@ -321,7 +321,8 @@ def labelled_pairs(labels: pd.DataFrame, evidence: pd.DataFrame, assignment: pd.
 def accuracy_gate(scores: dict | None, labelled: dict | None) -> tuple[bool, dg.AssetCheckSeverity, dict]:
     """(passed, severity, metadata): truth where it exists, else labels, else a warning that says so."""
     if scores is not None:
-        return scores["pairwise_f1"] >= MIN_PAIRWISE_F1, dg.AssetCheckSeverity.ERROR, {
+        nothing_to_find = scores.get("true_pairs") == scores.get("predicted_pairs") == 0  # no duplicates, none claimed
+        return nothing_to_find or (scores["pairwise_f1"] or 0.0) >= MIN_PAIRWISE_F1, dg.AssetCheckSeverity.ERROR, {
             "measured_against": "the generator's ground truth", "pairwise_f1": scores["pairwise_f1"], "minimum": MIN_PAIRWISE_F1}
     if labelled is not None and labelled["decisive_labels_scored"] >= MIN_LABELS_FOR_GATE and labelled["precision"] is not None:
         return labelled["precision"] >= MIN_LABELLED_PRECISION, dg.AssetCheckSeverity.ERROR, {
@@ -382,8 +383,9 @@ def _identity_asset() -> dg.AssetsDefinition:
         truth = _truth(tables)
         scores = evaluation.evaluate(assignment, truth).as_dict() if truth is not None else None
         if scores:
-            metadata["quality_vs_truth"] = dg.MetadataValue.json({k: round(v, 4) for k, v in scores.items()})
-            metadata["pairwise_f1"] = dg.MetadataValue.float(round(scores["pairwise_f1"], 4))
+            metadata["quality_vs_truth"] = dg.MetadataValue.json({k: v if v is None else round(v, 4) for k, v in scores.items()})
+            if scores["pairwise_f1"] is not None:
+                metadata["pairwise_f1"] = dg.MetadataValue.float(round(scores["pairwise_f1"], 4))
         from_labels = None
         if len(labels):
             from_labels = accuracy.accuracy_from_labels(labelled_pairs(labels, evidence.to_pandas(), assignment), labels, "customer")

@@ -24,9 +24,12 @@ import pandas as pd
 
 @dataclass(frozen=True)
 class Scores:
-    precision: float
-    recall: float
-    f1: float
+    """None where a figure is undefined: precision with nothing predicted, recall with nothing to find
+    (a matcher that links nothing must not look perfect on precision)."""
+
+    precision: float | None
+    recall: float | None
+    f1: float | None
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,9 @@ def truth_by_record(persons: pd.DataFrame) -> pd.DataFrame:
                          "person_id": persons["person_id"].astype(str)})
 
 
-def _f1(precision: float, recall: float) -> float:
+def _f1(precision: float | None, recall: float | None) -> float | None:
+    if precision is None or recall is None:
+        return None
     return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
 
 
@@ -75,12 +80,12 @@ def evaluate(predicted: pd.DataFrame, truth: pd.DataFrame, cluster_column: str =
     true_positive = _pairs(contingency["n"].to_numpy())
     predicted_pairs = _pairs(contingency.groupby(cluster_column)["n"].sum().to_numpy())
     true_pairs = _pairs(contingency.groupby("person_id")["n"].sum().to_numpy())
-    pair_precision = true_positive / predicted_pairs if predicted_pairs else 1.0
-    pair_recall = true_positive / true_pairs if true_pairs else 1.0
+    pair_precision = true_positive / predicted_pairs if predicted_pairs else None
+    pair_recall = true_positive / true_pairs if true_pairs else None
 
     records = len(scored)
-    b3_precision = float((n * n / cluster_size).sum() / records) if records else 1.0
-    b3_recall = float((n * n / person_size).sum() / records) if records else 1.0
+    b3_precision = float((n * n / cluster_size).sum() / records) if records else None
+    b3_recall = float((n * n / person_size).sum() / records) if records else None
     return Evaluation(
         pairwise=Scores(pair_precision, pair_recall, _f1(pair_precision, pair_recall)),
         bcubed=Scores(b3_precision, b3_recall, _f1(b3_precision, b3_recall)),

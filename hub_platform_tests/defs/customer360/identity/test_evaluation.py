@@ -26,11 +26,11 @@ def test_scores_of_a_mixed_clustering():
     assert result.bcubed.f1 == pytest.approx(11 / 15)
 
 
-def test_all_singletons_have_perfect_precision_and_no_recall():
+def test_linking_nothing_leaves_pairwise_precision_undefined_not_perfect():
     predicted = frame({"1": "A", "2": "B", "3": "C"}, "customer_id")
     truth = frame({"1": "P", "2": "P", "3": "P"}, "person_id")
     result = evaluate(predicted, truth)
-    assert (result.pairwise.precision, result.pairwise.recall, result.pairwise.f1) == (1.0, 0.0, 0.0)
+    assert (result.pairwise.precision, result.pairwise.recall, result.pairwise.f1) == (None, 0.0, None)
     assert result.bcubed.precision == 1.0 and result.bcubed.recall == pytest.approx(1 / 3)
 
 
