@@ -90,6 +90,10 @@ PRODUCT_PAIRS = _spec(
     "the threshold, whether they were linked, the evidence and both wordings: the review queue asks stewards about "
     "those near the threshold.",
     not_null=("match_probability", "threshold", "left_record", "right_record"), may_be_empty=True,
+    columns={
+        "linked": "Whether the one-to-one linking linked this pair (at the threshold, best first, each record once).",
+        "evidence": "The comparisons behind the probability, in words (wording similarity, model codes, quantities, brand, price).",
+    },
 )
 PRODUCT = _spec(
     "product", ("product_key", "valid_from"),
