@@ -4,11 +4,13 @@ Reference: a plain pyarrow copy of the same files (read every byte, write it els
 for any ingest that must keep the original bytes. S3: the same ingest with landing and lake on moto's
 server (its own process, over HTTP) next to a local folder, on the medium sample (moto holds every
 object in memory); target: S3 within 2x of the folder. Reference for S3: a bare boto3 copy of the same
-objects (GET and PUT, 16 at a time), the floor any S3 ingest pays on that server.
+objects (GET and PUT, 16 at a time), the floor any S3 ingest that stores each file pays on that server,
+and the GETs alone (the least any S3 ingest must do: read each landed object once).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -111,6 +113,13 @@ def _local_versus_s3(report: Report, registry, scratch: Path) -> None:
 
         with copied.running(), ThreadPoolExecutor(16) as pool:
             list(pool.map(copy, files))
+        fetched = timed()  # what no S3 ingest can avoid: one GET per landed object
+
+        def get(path: Path) -> None:
+            client.get_object(Bucket="hub", Key=f"landing/{path.relative_to(landing_root)}")["Body"].read()
+
+        with fetched.running(), ThreadPoolExecutor(16) as pool:
+            list(pool.map(get, files))
         s3 = S3Settings(endpoint_url=endpoint, access_key_id=MOTO_KEYS["aws_access_key_id"],
                         secret_access_key=MOTO_KEYS["aws_secret_access_key"], allow_http=True)
         remote = RawZone(Lake(Location("s3://hub/lake", s3)), Landing(Location("s3://hub/landing", s3)))
@@ -127,6 +136,10 @@ def _local_versus_s3(report: Report, registry, scratch: Path) -> None:
     report.add("reference: boto3 GET + PUT of the same objects on moto, 16 at a time",
                f"{size / 1e6 / copied.seconds:8.1f} MB/s  ({copied.seconds:.2f} s)")
     report.add("raw ingest on S3 / that copy", f"{s3_time.seconds / copied.seconds:8.2f} x")
+    report.add("reference: boto3 GET alone of the same objects, 16 at a time",
+               f"{size / 1e6 / fetched.seconds:8.1f} MB/s  ({fetched.seconds:.2f} s)")
+    report.add("that GET alone / raw ingest on a local folder", f"{fetched.seconds / local_time.seconds:8.2f} x")
+    report.add("load average (1, 5, 15 min) at the end", "  ".join(f"{load:.1f}" for load in os.getloadavg()))
 
 
 def _many_files(root: Path, files: list[Path], count: int, registry) -> Path:
