@@ -151,8 +151,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
     with replay on, so the zones below follow it as they follow any new data. Raw is only read."""
     import dagster as dg
 
-    from hub_platform.definitions import defs
+    from hub_platform.definitions import build_definitions
 
+    defs = build_definitions()  # bound to the environment as it is now, as `hub materialize` is
     key = dg.AssetKey(["clean", args.feed])
     if key not in defs.resolve_all_asset_keys():
         feeds = sorted(k.path[1] for k in defs.resolve_all_asset_keys() if k.path[0] == "clean" and len(k.path) == 2)

@@ -107,6 +107,36 @@ def test_cleanroom_and_customer_look_in_the_configured_lake(configured_hub, tmp_
     _no_folder_named_after_a_variable(tmp_path)
 
 
+def test_review_labels_the_configured_lakes_queue(configured_hub, tmp_path, capsys, monkeypatch):
+    import json
+
+    import pandas as pd
+
+    from hub_platform.defs.review.queue import review_queue
+
+    lake = configured()["storage"].lake()
+    scored = pd.DataFrame({"left_id": ["a"], "right_id": ["b"], "match_probability": [0.95], "threshold": 0.9,
+                           "left_record": json.dumps({"name": "Ann"}), "right_record": json.dumps({"name": "Anne"})})
+    lake.write(pa.Table.from_pandas(review_queue({"customer": scored})), "review", "queue")
+    monkeypatch.setattr("builtins.input", lambda _prompt: "m")
+    assert main(["review", "--by", "ann"]) == 0
+    assert lake.read("review", "labels")["label"].to_pylist() == ["match"]
+    _no_folder_named_after_a_variable(tmp_path)
+
+
+@pytest.mark.slow
+def test_replay_conforms_the_configured_lakes_raw_files_again(configured_hub, tmp_path, capsys):
+    delivery = tmp_path / "products.csv"
+    delivery.write_bytes(PRODUCTS)
+    assert main(["land", "--source", "erp_products", str(delivery)]) == 0
+    assert main(["materialize", "--select", "raw/erp_products", "--select", "clean/erp_products"]) == 0
+    capsys.readouterr()
+    assert main(["replay", "erp_products"]) == 0
+    assert "replayed erp_products: 1 file(s), 1 rows clean" in capsys.readouterr().out
+    assert configured()["storage"].lake().has_table("clean", "erp_products")
+    _no_folder_named_after_a_variable(tmp_path)
+
+
 @pytest.mark.slow
 def test_seed_writes_to_s3(configured_hub, capsys):
     if not configured_hub.startswith("s3://"):

@@ -9,7 +9,9 @@ not fit its contract is stored all the same and recorded as rejected, with why.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -22,6 +24,7 @@ from hub_platform.lib.lake.store import Lake
 from hub_platform.sources.contract import Contract
 
 MANIFEST = ("raw", "manifest")
+S3_CONCURRENCY = 16  # requests in flight per ingest on S3
 MANIFEST_SCHEMA = pa.schema(
     [
         ("landing_key", pa.string()),
@@ -89,6 +92,8 @@ class RawZone:
 
         Deliveries the manifest already records are skipped, so re-running an ingest is a no-op; the
         manifest is merged by landing key, so two runs ingesting one delivery at once record it once.
+        On S3 each file costs two requests (read it, store its bytes once): up to S3_CONCURRENCY of
+        them are in flight while hashing, duplicate detection and probing go through the files in order.
         """
         manifest = self.manifest(["landing_key", "source", "checksum", "status"])
         recorded = set(manifest["landing_key"].to_pylist())
@@ -98,38 +103,60 @@ class RawZone:
             if status != "duplicate":
                 first_delivery.setdefault((source, checksum), key)
         now = datetime.now(UTC)
-        rows, unreadable = [], []
-        for landed in files:
-            contract = contracts[landed.source]
-            try:
-                data = self.landing.read(landed.key)
-            except OSError as error:  # gone, or swapped for a symbolic link, since it was listed
-                unreadable.append((landed.key, error.strerror or str(error)))
-                continue
-            checksum = sha256(data)
-            row = {
-                "landing_key": landed.key,
-                "source": contract.name,
-                "feed": contract.feed,
-                "system": contract.system,
-                "checksum": checksum,
-                "size_bytes": len(data),
-                "received_at": landed.received_at,
-                "ingested_at": now,
-                "run_id": run_id,
-            }
-            if (contract.name, checksum) in first_delivery:
-                row |= {"status": "duplicate", "reason": f"same bytes as {first_delivery[contract.name, checksum]}"}
-            else:
-                self.lake.put_object(checksum, data)
-                row |= _probed(data, contract)
-                first_delivery[contract.name, checksum] = landed.key
-            rows.append(row)
+        rows, unreadable, stores = [], [], deque()
+        remote = self.lake.location.is_s3 or self.landing.location.is_s3
+        with ThreadPoolExecutor(S3_CONCURRENCY if remote else 1) as pool:
+            for landed, fetched in self._fetched(pool, files, ahead=S3_CONCURRENCY * 4 if remote else 1):
+                try:
+                    data, checksum = fetched.result()
+                except OSError as error:  # gone, or swapped for a symbolic link, since it was listed
+                    unreadable.append((landed.key, error.strerror or str(error)))
+                    continue
+                contract = contracts[landed.source]
+                row = {
+                    "landing_key": landed.key,
+                    "source": contract.name,
+                    "feed": contract.feed,
+                    "system": contract.system,
+                    "checksum": checksum,
+                    "size_bytes": len(data),
+                    "received_at": landed.received_at,
+                    "ingested_at": now,
+                    "run_id": run_id,
+                }
+                if (contract.name, checksum) in first_delivery:
+                    row |= {"status": "duplicate", "reason": f"same bytes as {first_delivery[contract.name, checksum]}"}
+                else:
+                    stores.append(pool.submit(self.lake.put_object, checksum, data))
+                    if len(stores) > S3_CONCURRENCY * 4:  # bounded: a slow store holds back the reading
+                        stores.popleft().result()
+                    row |= _probed(data, contract)
+                    first_delivery[contract.name, checksum] = landed.key
+                rows.append(row)
+        for stored in stores:  # every object is in raw before the manifest says so (a failed store raises here)
+            stored.result()
         deliveries = pa.Table.from_pylist(rows, schema=MANIFEST_SCHEMA)
         if deliveries.num_rows:  # keyed by delivery: a second writer of the same delivery adds nothing
-            self.lake.upsert(deliveries, *MANIFEST, keys=["landing_key"], insert_only=True)
-            self._manifest = None  # read again when next asked (another writer's rows may have been merged)
+            merged = self.lake.upsert(deliveries, *MANIFEST, keys=["landing_key"], insert_only=True)
+            if merged.get("num_target_rows_inserted") == deliveries.num_rows and self._manifest is not None:
+                self._manifest = pa.concat_tables([self._manifest, deliveries.cast(self._manifest.schema)])
+            else:  # another writer recorded some of these deliveries first: read what it merged
+                self._manifest = None
         return IngestReport(deliveries, tuple(unreadable))
+
+    def _fetched(self, pool: ThreadPoolExecutor, files: list[LandedFile], ahead: int) -> Iterator[tuple[LandedFile, Future]]:
+        """Each file with the future of its (bytes, checksum), in order, read up to ``ahead`` files ahead
+        (so a large ingest holds a bounded number of files in memory)."""
+        def read(landed: LandedFile) -> tuple[bytes, str]:
+            data = self.landing.read(landed.key)
+            return data, sha256(data)
+
+        pending: deque[tuple[LandedFile, Future]] = deque()
+        for landed in files:
+            pending.append((landed, pool.submit(read, landed)))
+            if len(pending) > ahead:
+                yield pending.popleft()
+        yield from pending
 
     def reprobe(self, deliveries: list[dict], contracts: Mapping[str, Contract]) -> list[dict]:
         """Probe held deliveries again under their sources' current contracts (a replay): the manifest's

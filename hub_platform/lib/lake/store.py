@@ -7,6 +7,7 @@ Spark never writes here: it computes, hands Arrow over, and this module commits.
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from deltalake.exceptions import CommitFailedError, TableNotFoundError
 FIRST_COMMIT = "_delta_log/00000000000000000000.json"
 CHECKPOINT_POINTER = "_delta_log/_last_checkpoint"  # what remains once old commits are cleaned up
 COMMIT_ATTEMPTS = 5
+S3_CONNECTIONS = 32  # per client: above the ingest's requests in flight, so none waits for a connection
 
 
 @dataclass(frozen=True)
@@ -114,9 +116,11 @@ class Location:
         """A boto3 S3 client (thread-safe): one request per object read or write, where pyarrow's
         filesystem sends two (and a listing for every object it does not find)."""
         import boto3
+        from botocore.config import Config
 
         return boto3.client("s3", endpoint_url=self.s3.endpoint_url, aws_access_key_id=self.s3.access_key_id,
-                            aws_secret_access_key=self.s3.secret_access_key, region_name=self.s3.region)
+                            aws_secret_access_key=self.s3.secret_access_key, region_name=self.s3.region,
+                            config=Config(max_pool_connections=S3_CONNECTIONS))
 
     def _bucket_key(self, *parts: str) -> tuple[str, str]:
         bucket, _, key = self.path(*parts).partition("/")
@@ -125,7 +129,10 @@ class Location:
     def read_bytes(self, *parts: str) -> bytes:
         if self.is_s3:
             bucket, key = self._bucket_key(*parts)
-            return self.s3_client.get_object(Bucket=bucket, Key=key)["Body"].read()
+            try:
+                return self.s3_client.get_object(Bucket=bucket, Key=key)["Body"].read()
+            except self.s3_client.exceptions.NoSuchKey:  # as a local read would say it
+                raise FileNotFoundError(errno.ENOENT, "no such object", self.uri(*parts)) from None
         with self.filesystem.open_input_stream(self.path(*parts)) as stream:
             return stream.read()
 

@@ -87,3 +87,20 @@ def test_s3_keys_in_sub_folders_or_unfinished_are_reported_not_ingested(storage,
     reported = {u.key: u.reason for u in landing.unusable("shop_eu")}
     assert set(reported) == {"shop_eu/sub/nested.csv", "shop_eu/upload.csv.partial"}
     assert "sub-folder" in reported["shop_eu/sub/nested.csv"] and "still being written" in reported["shop_eu/upload.csv.partial"]
+
+
+def test_a_vanished_or_rejected_s3_file_blocks_none_of_the_others(storage, shop_registry, s3_endpoint, request):
+    raw = storage.raw()
+    bodies = [b"order_id,amount\n" + f"B{i},1.00\n".encode() for i in range(20)]
+    bodies[3] = b"amount\n1.0\n"  # misses a required column: stored and rejected
+    landed = [raw.landing.land("shop_eu", f"{i:02d}.csv", body, datetime(2026, 10, 2, tzinfo=UTC)) for i, body in enumerate(bodies)]
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1", **KEYS)
+    client.delete_object(Bucket="hub", Key=f"{request.node.name}/landing/{landed[7].key}")  # gone since it was listed
+    report = raw.ingest(landed, shop_registry.sources)
+    assert [key for key, _ in report.unreadable] == [landed[7].key]
+    assert (report.count("ingested"), report.count("rejected")) == (18, 1)
+    assert raw.lake.get_object(sha256(bodies[3])) == bodies[3]
+    assert raw.ingest(raw.landed(shop_registry.sources.values()), shop_registry.sources).deliveries.num_rows == 0
+    # the vanished file was not recorded: landed again, the next ingest takes it
+    client.put_object(Bucket="hub", Key=f"{request.node.name}/landing/{landed[7].key}", Body=bodies[7])
+    assert raw.ingest(raw.landed(shop_registry.sources.values()), shop_registry.sources).count("ingested") == 1
