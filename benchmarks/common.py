@@ -81,8 +81,8 @@ def clean_hub(scale: str = "large", seed: int = 7) -> Path:
         raw = RawZone(Lake(Location(str(home / "lake"))), Landing(Location(str(home / "landing"))))
         raw.ingest(raw.landed(registry.sources.values()), registry.sources)
         zone = CleanZone(raw.lake)
-        for contracts in registry.feeds.values():
-            zone.process(raw, contracts)
+        for feed, contracts in registry.feeds.items():  # in the feed's entity shape, as the clean assets write it
+            zone.process(raw, contracts, entity=registry.feed_entity(feed))
         ready.write_text("raw and clean built\n")
     return home
 
