@@ -57,6 +57,10 @@ def run(backends: tuple[str, ...] = ("duckdb", "spark")) -> Report:
                 reference = _evaluate(ids, edges, REFERENCE_THRESHOLD, api, truth)
             report.add(f"{name} {backend} hub @ {training.threshold}", f"{_scores(hub)}  ({hub_clock.seconds:.0f} s)")
             report.add(f"{name} {backend} Splink docs @ {REFERENCE_THRESHOLD}", f"{_scores(reference)}  ({reference_clock.seconds:.0f} s)")
+            # the threshold's promise (expected precision >= the target, no truth used) beside the precision measured
+            report.add(f"{name} {backend} hub threshold reason (match_model metadata)", training.threshold_reason)
+            report.add(f"{name} {backend} hub expected vs measured pairwise precision",
+                       f"{training.expected_precision:.4f} vs {hub.pairwise.precision:.4f}")
             true_pairs = sum(n * (n - 1) // 2 for n in truth["person_id"].value_counts())
             report.add(f"{name} {backend} hub prior (derived recall {training.derived_recall:.3f})",
                        f"{training.prior:.3g} (true {true_pairs / training.comparable_pairs:.3g})")

@@ -200,6 +200,8 @@ def retrain_reason(current: dict | None, asked: bool, records_schema: pa.Schema)
         return "matching.yaml changed"
     if not model.model_is_current(current["plan"], records_schema):
         return "the identity roles of the person records changed"
+    if current.get("model") and model.settings_changed(current["model"], current["plan"]):
+        return "the hub generates other comparisons for these roles now"
     return None
 
 
@@ -240,6 +242,8 @@ def _match_model_asset() -> dg.AssetsDefinition:
                 "derived_recall": round(report["derived_recall"], 4), "comparable_pairs": report["comparable_pairs"]}),
             "threshold": dg.MetadataValue.float(float(report["threshold"])),
             "threshold_reason": report["threshold_reason"],
+            "expected_precision": dg.MetadataValue.float(float(report["expected_precision"])),
+            "training_seconds": dg.MetadataValue.json(report.get("seconds", {})),  # absent in models trained before
             "link_type": plan.link_type,
             "identity_roles": dg.MetadataValue.json(plan.match_columns),
             "blocking_rules": dg.MetadataValue.md(plan_markdown(plan)),

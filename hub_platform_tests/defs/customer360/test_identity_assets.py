@@ -14,7 +14,7 @@ import pytest
 
 from hub_platform.defs.customer360 import assets
 from hub_platform.defs.customer360.identity.records import RECORD_SCHEMA
-from hub_platform.defs.customer360.identity.settings import Plan, default_description
+from hub_platform.defs.customer360.identity.settings import Plan, default_description, splink_settings
 from hub_platform.defs.review.queue import pair_id
 from hub_platform.lib.resources import build_resources
 
@@ -35,6 +35,11 @@ def test_retrain_reasons_name_what_changed():
     assert assets.retrain_reason({"plan": _plan("old")}, False, RECORD_SCHEMA) == "matching.yaml changed"
     without_dob = RECORD_SCHEMA.remove(RECORD_SCHEMA.get_field_index("dob"))
     assert assets.retrain_reason(current, False, without_dob) == "the identity roles of the person records changed"
+    trained = splink_settings(_plan(), "spark")
+    assert assets.retrain_reason({"plan": _plan(), "model": trained}, False, RECORD_SCHEMA) is None
+    trained["comparisons"][0]["comparison_levels"][1]["sql_condition"] = '"first_name_key_l" = "dob_r"'  # older code's SQL
+    assert assets.retrain_reason({"plan": _plan(), "model": trained}, False, RECORD_SCHEMA) == (
+        "the hub generates other comparisons for these roles now")
 
 
 def test_the_gate_uses_truth_else_labels_else_warns_that_it_has_neither():
@@ -69,9 +74,10 @@ def _seed(lake, edges: list[tuple[str, str, float]], threshold: float = 0.9) -> 
     lake.write(pa.Table.from_pylist([row]), "customer360", "match_model", mode="overwrite", schema_mode="overwrite")
 
 
-def _run_identity():
-    result = dg.materialize([assets._identity_asset()], resources=build_resources())
-    assert result.success
+def _run_identity(succeeds: bool = True):
+    """Materialize identity; a blocking gate that fails at ERROR severity fails the run (``succeeds=False``)."""
+    result = dg.materialize([assets._identity_asset()], resources=build_resources(), raise_on_error=succeeds)
+    assert result.success is succeeds
     (identity,) = [m for m in result.asset_materializations_for_node("customer360__identity") if m.asset_key.path[-1] == "identity"]
     (gate,) = [c for c in result.get_asset_check_evaluations() if c.check_name == "accuracy_gate"]
     return identity.metadata, gate
@@ -131,3 +137,71 @@ def test_the_match_model_trains_once_then_is_reused_until_asked(hub_home, spark)
     assert second["reason"].text == "reused the current model" and second["trained_this_run"].value is False
     assert run(retrain=True)["reason"].text == "asked to retrain"
     assert lake.read("customer360", "match_model").num_rows == 2
+
+
+def _seed_scored_people(lake, edges: list[tuple[str, str, float]], threshold: float = 0.9) -> None:
+    """Person records a steward can read, their scored pairs (weights consistent with the probabilities), a model."""
+    import math
+
+    _seed(lake, edges, threshold)
+    ids = sorted({r for a, b, _ in edges for r in (a, b)})
+    lake.write(pa.table({"record_id": ids, "source": ["crm"] * len(ids), "first_name": [f"Ann {i[:1]}" for i in ids]}),
+               "customer360", "person_records", mode="overwrite", schema_mode="overwrite")
+    lake.write(pa.table({"record_id_l": [a for a, _, _ in edges], "record_id_r": [b for _, b, _ in edges],
+                         "match_weight": [math.log2(p / (1 - p)) for _, _, p in edges],
+                         "match_probability": [p for _, _, p in edges]}),
+               "customer360", "match_evidence", mode="overwrite", schema_mode="overwrite")
+
+
+@pytest.mark.slow
+@pytest.mark.spark
+def test_a_labelled_review_round_goes_from_the_queue_through_hub_review_to_the_gate(hub_home, spark, monkeypatch, capsys):
+    """No ground truth: review_pairs → review/queue → labels given in `hub review` → accuracy from the labels in
+    identity's metadata → the gate, which passes on labels that confirm the joins and fails on labels that refute them."""
+    from hub_platform.defs.review.assets import QUEUE, review_assets
+    from hub_platform.serving.cli import main
+    from hub_platform.sources.contract import default_registry
+
+    lake = build_resources()["storage"].lake()
+    graph = [*assets.customer360_assets(default_registry()), *review_assets()]
+
+    def rebuild_queue() -> pd.DataFrame:
+        result = dg.materialize(graph, resources=build_resources(), selection=[assets.REVIEW_PAIRS.key, QUEUE.key])
+        assert result.success
+        return lake.read("review", "queue").to_pandas()
+
+    def label_in_terminal(answer: str, steward: str, pairs: int) -> None:
+        answers = iter([answer, ""] * pairs)  # the answer, then an empty note, per pair
+        monkeypatch.setattr("builtins.input", lambda _prompt: next(answers))
+        assert main(["review", "--domain", "customer", "--by", steward]) == 0
+        assert f"{pairs} label(s) saved" in capsys.readouterr().out
+
+    joined = [(f"a:{i}", f"b:{i}", 0.95) for i in range(25)]  # the model's 0.9 joins every pair
+    _seed_scored_people(lake, joined)
+    queue = rebuild_queue()
+    assert len(queue) == 25 and set(queue.domain) == {"customer"} and "Ann" in queue.left_record.iloc[0]
+    metadata, gate = _run_identity()
+    assert "accuracy_from_labels" not in metadata and not gate.passed and gate.severity == dg.AssetCheckSeverity.WARN
+
+    label_in_terminal("m", "ann", 25)
+    labels = lake.read("review", "labels").to_pandas()
+    assert len(labels) == 25 and set(labels.label) == {"match"} and set(labels.labelled_by) == {"ann"}
+    assert labels.labelled_at.notna().all()
+    metadata, gate = _run_identity()
+    from_labels = metadata["accuracy_from_labels"].value
+    assert from_labels["decisive_labels_scored"] == 25 and from_labels["precision"] == 1.0 and from_labels["recall"] == 1.0
+    assert "stewards' labels" in metadata["threshold_reason"].value
+    assert gate.passed and gate.severity == dg.AssetCheckSeverity.ERROR
+    assert gate.metadata["measured_against"].value == "25 stewards' labels"
+
+    # new pairs the model joins; a second steward says they are different people: precision from labels drops
+    refuted = [(f"c:{i}", f"d:{i}", 0.97) for i in range(5)]
+    _seed_scored_people(lake, joined + refuted)
+    queue = rebuild_queue()
+    assert sorted(queue.left_id) == sorted(a for a, _, _ in refuted)  # labelled pairs do not come back
+    label_in_terminal("n", "bob", 5)
+    metadata, gate = _run_identity(succeeds=False)  # the gate blocks: the run fails
+    from_labels = metadata["accuracy_from_labels"].value
+    assert from_labels["decisive_labels_scored"] == 30 and from_labels["precision"] == pytest.approx(25 / 30)
+    assert metadata["threshold"].value == 0.9  # labels support no lower threshold any more: the model's again
+    assert not gate.passed and gate.severity == dg.AssetCheckSeverity.ERROR

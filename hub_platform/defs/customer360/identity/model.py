@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -103,6 +104,7 @@ class Training:
     threshold: float
     threshold_reason: str
     expected_precision: float
+    seconds: dict[str, float]  # wall time per training step: what generated settings and the derived prior cost
 
     def as_json(self) -> dict[str, Any]:
         return {**asdict(self), "plan": asdict(self.plan)}
@@ -215,9 +217,20 @@ def comparable_pairs(records: pa.Table, plan: Plan) -> int:
 def train_model(records: pa.Table, api: DatabaseAPI, description: MatchingDescription | None = None) -> Training:
     """Train a model on ``records`` (person records) with settings generated for the roles they carry."""
     description = description or default_description()
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+
+    def lap(step: str) -> None:
+        nonlocal started
+        now = time.perf_counter()
+        seconds[step] = round(now - started, 2)
+        started = now
+
     plan = make_plan(records, match_columns(records.schema), description)
     settings = splink_settings(plan, _dialect(api), description)
+    lap("settings: blocking-rule pair counts, comparisons")
     linker = _linker(records, api, settings, plan, description.unique_id)
+    lap("records registered with the backend")
     training = linker.training
     deterministic = plan_deterministic_rules(plan)
     if not deterministic:
@@ -228,8 +241,10 @@ def train_model(records: pa.Table, api: DatabaseAPI, description: MatchingDescri
     first = linker._settings_obj._probability_two_random_records_match
     n = records.num_rows
     deterministic_pairs = round(first * n * (n - 1) / 2)  # Splink's count over all pairs
+    lap("prior: pairs the deterministic rules join")
     training.estimate_u_using_random_sampling(max_pairs=description.u_max_pairs, seed=description.u_seed,
                                               num_chunks=description.u_num_chunks)
+    lap("u from random pairs")
     columns_of = comparison_columns(linker.misc.save_model_to_json())
     used, skipped = [], []
     for choice in em_rules(plan, columns_of, n, description):
@@ -239,6 +254,7 @@ def train_model(records: pa.Table, api: DatabaseAPI, description: MatchingDescri
         except ValueError as error:  # EM collapsed on this block: its session is left out, and said so
             skipped.append(f"{choice['name']}: {str(error).splitlines()[0]}")
     model = linker.misc.save_model_to_json()
+    lap("m by EM")
     floor = CALIBRATION_FLOOR_BITS + math.log2(first / (1 - first))
     scored = linker.inference.predict(threshold_match_weight=floor, warning_mode="never").as_pandas_dataframe()
     bits = scored["match_weight"].to_numpy(dtype=float) - math.log2(first / (1 - first))
@@ -247,9 +263,11 @@ def train_model(records: pa.Table, api: DatabaseAPI, description: MatchingDescri
     model["probability_two_random_records_match"] = prior
     threshold, expected, reason = choose_threshold(probabilities(bits, prior), description.threshold_grid,
                                                    description.precision_target)
+    lap("prior's recall and threshold: scoring the blocked pairs")
     return Training(model=model, plan=plan, em_rules=used, em_skipped=skipped, untrained=untrained_levels(model),
                     deterministic_pairs=deterministic_pairs, comparable_pairs=comparable, derived_recall=recall,
-                    prior=prior, threshold=threshold, threshold_reason=reason, expected_precision=expected)
+                    prior=prior, threshold=threshold, threshold_reason=reason, expected_precision=expected,
+                    seconds=seconds)
 
 
 _PARAMETERS = ("m_probability", "u_probability")
@@ -260,6 +278,15 @@ def model_is_current(plan: Plan | dict, records_schema: pa.Schema, description: 
     plan = plan_from_json(plan) if isinstance(plan, dict) else plan
     description = description or default_description()
     return plan.fingerprint == description.fingerprint() and set(plan.match_columns) <= set(match_columns(records_schema))
+
+
+def settings_changed(model: dict[str, Any], plan: Plan, description: MatchingDescription | None = None) -> bool:
+    """Whether the hub now renders ``plan`` into other comparison levels than ``model`` was trained with
+    (the generating code changed since: the model must be retrained to use them)."""
+    def conditions(settings: dict[str, Any]) -> list[list[str]]:
+        return [[level["sql_condition"] for level in c["comparison_levels"]] for c in settings["comparisons"]]
+
+    return conditions(splink_settings(plan, model["sql_dialect"], description)) != conditions(model)
 
 
 def model_for_dialect(model: dict[str, Any], plan: Plan, dialect: Dialect,

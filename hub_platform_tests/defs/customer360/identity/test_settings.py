@@ -96,6 +96,21 @@ def test_a_plan_renders_in_each_dialects_sql_with_swapped_names_dob_levels_and_t
         splink_settings(plan, "sqlite")
 
 
+@pytest.mark.parametrize("dialect", ["spark", "duckdb"])
+def test_every_generated_level_compares_columns_in_each_dialect(dialect):
+    """A condition that names no column is constant on that backend (Spark SQL reads "a_l" as a string)."""
+    import sqlglot
+    from sqlglot import exp
+
+    roles = {"first_name_key", "last_name_key", "full_name_key", "dob", "email_key", "phone", "street_key", "postcode",
+             "city_key", "national_id", "country", "attr_state"}
+    for comparison in generated_comparisons(roles):
+        for level in comparison.get_comparison(dialect).as_dict()["comparison_levels"]:
+            condition = level["sql_condition"]
+            if condition != "ELSE":
+                assert list(sqlglot.parse_one(condition, read=dialect).find_all(exp.Column)), (level["label_for_charts"], condition)
+
+
 def test_deterministic_rules_need_their_roles():
     assert [r.name for r in deterministic_rules({"first_name_key", "last_name_key", "dob"})] == [
         "same names and date of birth", "swapped names, same date of birth"]
