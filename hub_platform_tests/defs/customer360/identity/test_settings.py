@@ -67,12 +67,24 @@ def test_rule_pairs_are_counted_exactly_from_group_sizes_including_swapped_names
 
 
 def test_a_rule_over_the_pair_budget_is_dropped_with_its_reason():
-    description = parse_description({**_document(), "blocking": {"pairs_per_record": 0, "min_rule_pairs": 2, "why": "t"}})
+    description = parse_description({**_document(), "blocking": {
+        "pairs_per_record": 0, "min_rule_pairs": 2, "total_pairs_per_record": 0, "min_total_pairs": 1000, "why": "t"}})
     plan = make_plan(_people(), ROLES, description)
     by_name = {b["name"]: b for b in plan.blocking}
     assert by_name["postcode"]["kept"] is False and "exceed the budget of 2" in by_name["postcode"]["why"]
     assert by_name["national id"]["kept"] is True and by_name["national id"]["pairs"] == 1
     assert "e-mail" not in by_name
+
+
+def test_the_kept_rules_fit_a_budget_together_the_most_specific_first():
+    description = parse_description({**_document(), "blocking": {
+        "pairs_per_record": 0, "min_rule_pairs": 100, "total_pairs_per_record": 0, "min_total_pairs": 3, "why": "t"}})
+    blocking = make_plan(_people(), ROLES, description).blocking
+    kept = [b for b in blocking if b["kept"]]
+    assert sum(b["pairs"] for b in kept) <= 3 and {b["pairs"] for b in kept} <= {1, 2}
+    postcode = next(b for b in blocking if b["name"] == "postcode")
+    assert postcode["kept"] is False and "past 3 together" in postcode["why"]
+    assert next(b for b in blocking if b["name"] == "national id")["kept"] is True
 
 
 def test_comparisons_follow_the_roles_and_household_fields_are_one_comparison():
