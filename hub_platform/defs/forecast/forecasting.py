@@ -269,7 +269,7 @@ def _forecast_candidates(history: pd.DataFrame, demand_class: str, seasons: tupl
         runs.append(result)
         cpu[repr(model)] = seconds
     long = pd.concat(runs, ignore_index=True)
-    wide = long.pivot_table(index=["unique_id", "ds"], columns="model", values="forecast", dropna=False)
+    wide = long.pivot(index=["unique_id", "ds"], columns="model", values="forecast")  # no product of ids and dates
     failed = wide.isna() & wide[BASELINE].notna().to_numpy()[:, None]
     wide = wide.where(~failed, wide[BASELINE], axis=0)
     members = [repr(m) for m in models if repr(m) not in (BASELINE, NAIVE)]

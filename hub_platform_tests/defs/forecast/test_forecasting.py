@@ -259,6 +259,16 @@ def test_published_forecast_intervals_are_ordered_and_never_negative():
     assert 0 <= run.figures["interval_coverage"] <= 1 and set(run.intervals.step) == set(range(1, 15))
 
 
+def test_series_ending_on_different_dates_get_every_step_and_an_interval():
+    target = poisson_series(count=2, days=100)
+    target = target[(target.unique_id == "P0@ST-1") | (target.ds < target.ds.max() - pd.Timedelta(days=9))]
+    run = forecast_demand(target, CONFIG)
+    assert len(run.forecast) == 2 * CONFIG.horizon and run.forecast.p50.notna().all()
+    assert (run.forecast.groupby("unique_id").step.apply(list).map(lambda s: s == list(range(1, 15)))).all()
+    assert (run.forecast.p90 > run.forecast.p10).all()
+    assert set(run.folds.step) == set(range(1, 15))
+
+
 def test_conformal_quantiles_per_step_in_units_of_each_series_scale():
     # a strong candidate's residuals at step 1: -2..2 in A's units, -20..20 in B's (scale 10); the naive's are ignored
     rows = [{"unique_id": u, "model": "AutoETS", "step": 1, "y": r * scale, "forecast": 0.0}
