@@ -281,7 +281,7 @@ def test_conformal_quantiles_per_step_in_units_of_each_series_scale():
 
 def test_interval_tail_is_calibrated_on_the_latest_selection_window():
     rng = np.random.default_rng(0)
-    ids = [f"S{i}" for i in range(300)]
+    ids = [f"S{i}" for i in range(3000)]
     # the latest selection window's errors are twice as wide as the older windows': the widest tail covers it best
     rows = [{"unique_id": u, "model": "AutoETS", "step": 1, "window": w, "role": "selection",
              "y": rng.normal(0, 2.0 if w == 1 else 1.0), "forecast": 0.0} for u in ids for w in (1, 2, 3)]
@@ -291,6 +291,9 @@ def test_interval_tail_is_calibrated_on_the_latest_selection_window():
     assert calibrated_tail(folds, choice, scales, horizon=1) == 0.025
     alike = folds.assign(y=rng.normal(0, 1.0, len(folds)))
     assert calibrated_tail(alike, choice, scales, horizon=1) == 0.1
+    # errors half as wide in the latest window: intervals narrow (the widest tail level)
+    narrower = folds.assign(y=np.where(folds.window == 1, folds.y / 4, folds.y))
+    assert calibrated_tail(narrower, choice, scales, horizon=1) == 0.2
 
 
 def test_intervals_around_the_forecast_are_ordered_and_clipped_at_zero():
