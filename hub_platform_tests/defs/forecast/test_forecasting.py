@@ -259,6 +259,16 @@ def test_published_forecast_intervals_are_ordered_and_never_negative():
     assert 0 <= run.figures["interval_coverage"] <= 1 and set(run.intervals.step) == set(range(1, 15))
 
 
+def test_series_ending_on_different_dates_get_every_step_and_an_interval():
+    target = poisson_series(count=2, days=100)
+    target = target[(target.unique_id == "P0@ST-1") | (target.ds < target.ds.max() - pd.Timedelta(days=9))]
+    run = forecast_demand(target, CONFIG)
+    assert len(run.forecast) == 2 * CONFIG.horizon and run.forecast.p50.notna().all()
+    assert (run.forecast.groupby("unique_id").step.apply(list).map(lambda s: s == list(range(1, 15)))).all()
+    assert (run.forecast.p90 > run.forecast.p10).all()
+    assert set(run.folds.step) == set(range(1, 15))
+
+
 def test_conformal_quantiles_per_step_in_units_of_each_series_scale():
     # a strong candidate's residuals at step 1: -2..2 in A's units, -20..20 in B's (scale 10); the naive's are ignored
     rows = [{"unique_id": u, "model": "AutoETS", "step": 1, "y": r * scale, "forecast": 0.0}
@@ -271,7 +281,7 @@ def test_conformal_quantiles_per_step_in_units_of_each_series_scale():
 
 def test_interval_tail_is_calibrated_on_the_latest_selection_window():
     rng = np.random.default_rng(0)
-    ids = [f"S{i}" for i in range(300)]
+    ids = [f"S{i}" for i in range(3000)]
     # the latest selection window's errors are twice as wide as the older windows': the widest tail covers it best
     rows = [{"unique_id": u, "model": "AutoETS", "step": 1, "window": w, "role": "selection",
              "y": rng.normal(0, 2.0 if w == 1 else 1.0), "forecast": 0.0} for u in ids for w in (1, 2, 3)]
@@ -281,6 +291,9 @@ def test_interval_tail_is_calibrated_on_the_latest_selection_window():
     assert calibrated_tail(folds, choice, scales, horizon=1) == 0.025
     alike = folds.assign(y=rng.normal(0, 1.0, len(folds)))
     assert calibrated_tail(alike, choice, scales, horizon=1) == 0.1
+    # errors half as wide in the latest window: intervals narrow (the widest tail level)
+    narrower = folds.assign(y=np.where(folds.window == 1, folds.y / 4, folds.y))
+    assert calibrated_tail(narrower, choice, scales, horizon=1) == 0.2
 
 
 def test_intervals_around_the_forecast_are_ordered_and_clipped_at_zero():
