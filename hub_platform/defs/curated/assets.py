@@ -30,7 +30,7 @@ from hub_platform.defs.curated.keys import surrogate_key
 from hub_platform.defs.curated.matching_quality import label_quality, matching_quality
 from hub_platform.defs.curated.procurement import procurement_lines, purchase_orders, suppliers
 from hub_platform.defs.curated.sales_orders import CHANNELS
-from hub_platform.defs.review.assets import LABELS_KEY
+from hub_platform.defs.review.assets import LABELS_KEY, stewards_labels
 from hub_platform.lib.automation import FOLLOWS_UPSTREAM
 from hub_platform.lib.metadata import markdown_table
 from hub_platform.lib.tables import Findings, Inputs, SideTable, TableSpec, Zone, as_arrow, table_assets
@@ -238,7 +238,7 @@ def _xref_report(tables: dict[str, pa.Table], read: Inputs) -> Findings:
     }
     quality = matching_quality(xref, read.truth())
     if quality is None:
-        labels = _review_labels(read)
+        labels = stewards_labels(read)
         quality = label_quality(product_matching.linked_pairs(xref.to_pandas()), labels) if labels is not None else None
     if quality is not None:
         metadata.update(quality.metadata())
@@ -246,11 +246,6 @@ def _xref_report(tables: dict[str, pa.Table], read: Inputs) -> Findings:
         metadata["matching_quality_basis"] = dg.MetadataValue.text(
             "none: no ground truth beside the lake and no steward labels yet (label pairs with `hub review`)")
     return Findings(metadata={"product_xref": metadata})
-
-
-def _review_labels(read: Inputs) -> pd.DataFrame | None:
-    """Stewards' labels from `hub review` (None before the first one is stored)."""
-    return read.pandas("review", "labels") if read.exists("review", "labels") else None
 
 
 def _builds(entities: Entities) -> dict:
@@ -284,7 +279,7 @@ def _builds(entities: Entities) -> dict:
             store_items=collected(product_matching.till_items(entity(read, "store_sale_line")), "store_items"),
             procurement_lines=collected(procurement(read), "procurement_lines"), prices=collected(entity(read, "price"), "prices"),
         )
-        labels = product_matching.labelled_pairs(_review_labels(read))
+        labels = product_matching.labelled_pairs(stewards_labels(read))
         linking = product_matching.link_products(feeds, labels)
         schema = "code_type string, system string, code string, product_id string, match_rule string, match_score double, " \
                  "evidence string, sources string"

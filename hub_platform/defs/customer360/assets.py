@@ -26,7 +26,7 @@ from hub_platform.defs.customer360 import customer_profile
 from hub_platform.defs.customer360.identity import clusters, evaluation, golden, model, records
 from hub_platform.defs.customer360.identity.settings import default_description, plan_from_json, plan_markdown
 from hub_platform.defs.review import accuracy
-from hub_platform.defs.review.assets import LABELS_KEY
+from hub_platform.defs.review.assets import LABELS_KEY, stewards_labels
 from hub_platform.defs.review.queue import pair_id
 from hub_platform.lib.gx import check_rules
 from hub_platform.lib.metadata import markdown_table, table_metadata
@@ -357,7 +357,8 @@ def _identity_asset() -> dg.AssetsDefinition:
         person = tables.arrow("customer360", "person_records", columns=["record_id"])
         evidence = tables.arrow("customer360", "match_evidence", columns=["record_id_l", "record_id_r", "match_probability"])
         trained = latest_model(tables)
-        labels = tables.pandas("review", "labels") if tables.exists("review", "labels") else pd.DataFrame()
+        labels = stewards_labels(tables)
+        labels = pd.DataFrame() if labels is None else labels
         description = default_description()
         threshold, threshold_reason = float(trained["threshold"]), f"the model's: {trained['threshold_reason']}"
         if len(labels):

@@ -34,11 +34,15 @@ LABELS = dg.AssetSpec(
 )
 
 
+def stewards_labels(read: Inputs) -> pd.DataFrame | None:
+    """review/labels as `hub review` wrote them (None before the first label is stored)."""
+    return read.pandas(*LABELS_KEY.path) if read.exists(*LABELS_KEY.path) else None
+
+
 def _queue_build(domains: list[str]):
     def build(read: Inputs) -> dict[str, pd.DataFrame]:
         scored = {d: read.pandas(*SCORED_PAIRS[d]) for d in domains if read.exists(*SCORED_PAIRS[d])}
-        labels = read.pandas("review", "labels") if read.exists("review", "labels") else None
-        return {"queue": review_queue(scored, labels)}
+        return {"queue": review_queue(scored, stewards_labels(read))}
 
     return build
 
