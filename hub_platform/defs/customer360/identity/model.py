@@ -33,7 +33,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from splink import DuckDBAPI, Linker, SettingsCreator
@@ -43,7 +42,6 @@ from splink.internals.database_api import DatabaseAPI
 from hub_platform.defs.customer360.identity.records import match_columns
 from hub_platform.defs.customer360.identity.settings import (
     GIVEN,
-    SURNAME,
     Dialect,
     MatchingDescription,
     Plan,
@@ -152,18 +150,9 @@ def em_rules(plan: Plan, columns_of: dict[str, set[str]], records: int, descript
     return chosen
 
 
-def in_rules(pairs: pd.DataFrame, rules: list[Rule]) -> np.ndarray:
-    """Which scored pairs (Splink output with ``<column>_l/_r``) at least one rule joins."""
-    joined = np.zeros(len(pairs), dtype=bool)
-    for rule in rules:
-        hit = np.ones(len(pairs), dtype=bool)
-        conditions = [(GIVEN, SURNAME), (SURNAME, GIVEN)] if rule.swapped else []
-        conditions += [(c, c) for c, _ in rule.keys if not (rule.swapped and c in (GIVEN, SURNAME))]
-        for left, right in conditions:
-            a, b = pairs[f"{left}_l"], pairs[f"{right}_r"]
-            hit &= (a.notna() & b.notna() & (a.astype(str) == b.astype(str))).to_numpy()
-        joined |= hit
-    return joined
+def joined_by_sql(rules: list[Rule]) -> str:
+    """SQL over scored pairs: true where at least one rule joins the pair (false, not null, on missing values)."""
+    return "coalesce(" + " or ".join(f"({rule.sql(on_pairs=True)})" for rule in rules) + ", false)"
 
 
 def probabilities(bits: np.ndarray, prior: float) -> np.ndarray:
@@ -256,10 +245,16 @@ def train_model(records: pa.Table, api: DatabaseAPI, description: MatchingDescri
     model = linker.misc.save_model_to_json()
     lap("m by EM")
     floor = CALIBRATION_FLOOR_BITS + math.log2(first / (1 - first))
-    scored = linker.inference.predict(threshold_match_weight=floor, warning_mode="never").as_pandas_dataframe()
-    bits = scored["match_weight"].to_numpy(dtype=float) - math.log2(first / (1 - first))
+    # only two columns of the scored pairs leave the backend: collecting every pair's comparison columns
+    # ran a 4 GiB Spark driver out of memory on the large sample (221,605 records, 2M pairs)
+    predicted = linker.inference.predict(threshold_match_weight=floor, warning_mode="never")
+    scored = linker.misc.query_sql(f"select match_weight, {joined_by_sql(deterministic)} as joined "
+                                   f"from {predicted.physical_name}").as_pyarrow_table()
+    predicted.drop_table_from_database_and_remove_from_cache()
+    bits = scored["match_weight"].to_numpy().astype(float) - math.log2(first / (1 - first))
     comparable = comparable_pairs(records, plan)
-    prior, recall = derive_prior(bits, in_rules(scored, deterministic), deterministic_pairs, comparable, first)
+    prior, recall = derive_prior(bits, scored["joined"].to_numpy(zero_copy_only=False).astype(bool),
+                                 deterministic_pairs, comparable, first)
     model["probability_two_random_records_match"] = prior
     threshold, expected, reason = choose_threshold(probabilities(bits, prior), description.threshold_grid,
                                                    description.precision_target)

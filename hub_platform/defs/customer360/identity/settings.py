@@ -176,13 +176,19 @@ class Rule:
     def columns(self) -> set[str]:
         return {column for column, _ in self.keys}
 
-    def sql(self) -> str:
-        """The rule as a Splink SQL condition (the same text in DuckDB and Spark SQL)."""
-        parts = [f"l.{GIVEN} = r.{SURNAME}", f"l.{SURNAME} = r.{GIVEN}"] if self.swapped else []
-        for column, transform in self.keys:
-            if self.swapped and column in (GIVEN, SURNAME):
-                continue
-            parts.append(f"year(l.{column}) = year(r.{column})" if transform == "year" else f"l.{column} = r.{column}")
+    def sql(self, on_pairs: bool = False) -> str:
+        """The rule as a Splink SQL condition (the same text in DuckDB and Spark SQL): over the two records
+        (``l.c = r.c``, for blocking), or, ``on_pairs``, over a scored pair's ``c_l``/``c_r`` columns."""
+        def side(which: str, column: str) -> str:
+            return f"{column}_{which}" if on_pairs else f"{which}.{column}"
+
+        def same(left: str, right: str, transform: str = "exact") -> str:
+            a, b = side("l", left), side("r", right)
+            return f"year({a}) = year({b})" if transform == "year" else f"{a} = {b}"
+
+        parts = [same(GIVEN, SURNAME), same(SURNAME, GIVEN)] if self.swapped else []
+        parts += [same(column, column, transform) for column, transform in self.keys
+                  if not (self.swapped and column in (GIVEN, SURNAME))]
         return " and ".join(parts)
 
 

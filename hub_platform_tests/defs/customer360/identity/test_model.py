@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -17,7 +18,7 @@ from hub_platform.defs.customer360.identity.evaluation import evaluate
 from hub_platform.defs.customer360.identity.model import (
     choose_threshold,
     derive_prior,
-    in_rules,
+    joined_by_sql,
     linkage_api,
     model_for_dialect,
     model_is_current,
@@ -55,12 +56,18 @@ def test_the_threshold_is_the_lowest_grid_value_with_the_expected_precision():
     assert probabilities(np.array([0.0]), 0.5)[0] == pytest.approx(0.5)
 
 
-def test_rules_are_evaluated_on_scored_pairs_straight_and_swapped():
-    pairs = pd.DataFrame({"first_name_key_l": ["anna", "anna"], "first_name_key_r": ["smith", "anna"],
-                          "last_name_key_l": ["smith", "smith"], "last_name_key_r": ["anna", "jones"]})
+def test_rules_are_evaluated_on_scored_pairs_straight_and_swapped_in_sql():
+    database = duckdb.connect()
+    database.register("pairs", pd.DataFrame({"first_name_key_l": ["anna", "anna", None], "first_name_key_r": ["smith", "anna", "anna"],
+                          "last_name_key_l": ["smith", "smith", "smith"], "last_name_key_r": ["anna", "jones", "smith"]}))
     names = (("first_name_key", "exact"), ("last_name_key", "exact"))
-    assert in_rules(pairs, [Rule("swap", names, swapped=True)]).tolist() == [True, False]
-    assert in_rules(pairs, [Rule("straight", names)]).tolist() == [False, False]
+
+    def joined(rules):
+        return database.sql(f"select {joined_by_sql(rules)} as joined from pairs").df()["joined"].tolist()
+
+    assert joined([Rule("swap", names, swapped=True)]) == [True, False, False]  # a missing name joins nothing
+    assert joined([Rule("straight", names)]) == [False, False, False]
+    assert joined([Rule("straight", names), Rule("swap", names, swapped=True)]) == [True, False, False]
 
 
 def test_a_trained_model_is_json_data_trained_on_every_comparison_with_its_reasons(duckdb_model, people):
