@@ -1,5 +1,5 @@
 """Public person sets nobody here generated, as a new user lands them: one contract each (identity roles
-declared, a national id and attributes among them), the raw and clean zones, person records, then the
+declared, a national id and attributes among them; the files byte for byte), the raw and clean zones, person records, then the
 hub's generated settings. The hub must reach at least what Splink configured from its own documentation
 reaches on the same data (benchmarks/identity_sets.py), measured in the same test.
 """
@@ -22,7 +22,7 @@ def _f1(ids, edges, threshold, api, truth) -> float:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["febrl1", "febrl2", "fake_1000"])
+@pytest.mark.parametrize("name", ["febrl1", "febrl2", "febrl4", "fake_1000"])  # febrl4: a link task, two files
 def test_the_hub_matches_splinks_documented_configuration_on_public_sets(name, tmp_path):
     if name == "fake_1000" and not (DEVDATA / "fake_1000.csv").exists():
         pytest.skip(f"{DEVDATA} (the shared devdata folder) is absent")
@@ -32,9 +32,11 @@ def test_the_hub_matches_splinks_documented_configuration_on_public_sets(name, t
     if name != "fake_1000":  # roles no shipped source has reach matching
         assert {"national_id", "attr_state"} <= set(records.column_names)
     api = linkage_api("duckdb")
-    training = train_model(records, api)
+    description = person_set.description()
+    training = train_model(records, api, description)
+    assert training.plan.link_type == ("link_only" if name == "febrl4" else "dedupe_only")  # as declared
     truth = person_set.truth(records["record_id"].to_pylist())
-    hub = _f1(records["record_id"].to_pylist(), predict_pairs(records, training.model, training.plan, api), training.threshold, api, truth)
+    hub = _f1(records["record_id"].to_pylist(), predict_pairs(records, training.model, training.plan, api, description), training.threshold, api, truth)
     edges, ids = reference_predictions(person_set, api)
     reference = _f1(ids, edges, REFERENCE_THRESHOLD, api, truth)
     print(f"{name}: hub F1 {hub:.4f} at {training.threshold}, Splink's documented configuration {reference:.4f}")
