@@ -12,8 +12,9 @@ Training (train_model) follows Splink's recipe on settings generated from the ro
    deterministic rules join (recall 1 first: a lower bound); then, scoring the blocked pairs, the recall
    of those rules is the share of the model's expected matches (sum of match probabilities) they hold,
    and prior = rule pairs / (recall × comparable pairs), iterated to its fixed point (derive_prior).
-   Measured against truth: 1.00e-3 vs 1.00e-3 (FEBRL 1), 1.55e-4 vs 1.55e-4 (FEBRL 2), 3.2e-3 vs 4.1e-3
-   (fake_1000), where an assumed recall was off 2-6x.
+   Measured against truth: 1.00e-3 vs 1.00e-3 (FEBRL 1), 1.55e-4 vs 1.55e-4 (FEBRL 2), 5.22e-4 vs 5.23e-4
+   (FEBRL 3), 2.0e-4 vs 2.0e-4 (FEBRL 4, link-only), 3.2e-3 vs 4.1e-3 (fake_1000), where an assumed recall
+   was off 2-6x.
 4. The threshold: the lowest grid value at which the expected precision of the accepted pairs (their
    mean probability) reaches the description's target (choose_threshold), with its reason.
 
