@@ -39,6 +39,7 @@ import pyarrow.compute as pc
 from splink import DuckDBAPI, Linker, SettingsCreator
 from splink.backends.spark import SparkAPI
 from splink.internals.database_api import DatabaseAPI
+from splink.internals.splink_dataframe import SplinkDataFrame
 
 from hub_platform.defs.customer360.identity.records import match_columns
 from hub_platform.defs.customer360.identity.settings import (
@@ -79,12 +80,39 @@ def _dialect(api: DatabaseAPI) -> str:
     return api.sql_dialect.sql_dialect_str
 
 
+def _register(records: pa.Table, api: DatabaseAPI, plan: Plan, unique_id: str) -> SplinkDataFrame:
+    """The columns the plan reads, registered on ``api``."""
+    frame = records.select([unique_id, *input_columns(plan)])
+    if _dialect(api) == "spark":
+        # from Arrow Spark builds a LocalRelation: the rows live in the driver's plan, and the optimizer
+        # re-evaluates projections over them in every query Splink plans, which ran a 4 GiB driver out of
+        # memory on 221,605 records; a local checkpoint moves them to the executors' block store
+        frame = api.spark.createDataFrame(frame).localCheckpoint()
+    return api.register(frame)
+
+
 def _linker(records: pa.Table, api: DatabaseAPI, settings: dict[str, Any], plan: Plan, unique_id: str) -> Linker:
     """A Linker over the columns the plan reads, registered on ``api``."""
-    frame = records.select([unique_id, *input_columns(plan)])
-    if _dialect(api) == "spark":  # hand Spark the Arrow table directly (no pandas round trip)
-        frame = api.spark.createDataFrame(frame)
-    return Linker(api.register(frame), settings, log_level=SPLINK_LOG_LEVEL)
+    return Linker(_register(records, api, plan, unique_id), settings, log_level=SPLINK_LOG_LEVEL)
+
+
+def pair_sample_sql(dialect: str, every: int, unique_id: str) -> str:
+    """A blocking condition keeping about one pair in ``every``: a hash of both ids, so the same pairs every run."""
+    hashed = f"hash(l.{unique_id}, r.{unique_id})"
+    return f"pmod({hashed}, {every}) = 0" if dialect == "spark" else f"{hashed} % {every} = 0"
+
+
+def calibration_settings(model: dict[str, Any], plan: Plan, description: MatchingDescription) -> tuple[dict[str, Any], int]:
+    """(settings, every): the trained model with its blocking rules keeping one pair in ``every``, so that
+    about ``calibration_pairs`` of the pairs the kept rules admit are scored (every = 1: all of them)."""
+    blocked = sum(b["pairs"] or 0 for b in plan.blocking if b["kept"])
+    every = max(1, math.ceil(blocked / description.calibration_pairs))
+    if every == 1:
+        return model, 1
+    sample = pair_sample_sql(model["sql_dialect"], every, description.unique_id)
+    rules = [{**rule, "blocking_rule": f"({rule['blocking_rule']}) and {sample}"}
+             for rule in model["blocking_rules_to_generate_predictions"]]
+    return {**model, "blocking_rules_to_generate_predictions": rules}, every
 
 
 @dataclass
@@ -179,16 +207,19 @@ def derive_prior(bits: np.ndarray, in_deterministic: np.ndarray, deterministic_p
     return prior, recall
 
 
-def choose_threshold(p: np.ndarray, grid: tuple[float, ...], target: float) -> tuple[float, float, str]:
+def choose_threshold(p: np.ndarray, grid: tuple[float, ...], target: float, every: int = 1) -> tuple[float, float, str]:
     """(threshold, expected precision, reason): the lowest grid value whose accepted pairs' mean
-    probability reaches ``target``; the highest grid value when none does."""
+    probability reaches ``target``; the highest grid value when none does. ``every``: each scored pair
+    stands for that many blocked pairs (a sample), which the counts in the reason are scaled by."""
+    sampled = f" (estimated from a sample of one blocked pair in {every})" if every > 1 else ""
     for threshold in grid:
         accepted = p[p >= threshold]
         if len(accepted) and float(accepted.mean()) >= target:
             expected = float(accepted.mean())
             return threshold, expected, (
-                f"lowest of {list(grid)} at which the model's expected precision of the {len(accepted):,} accepted pairs "
-                f"(mean match probability) is >= {target}: {expected:.4f}, about {float((1 - accepted).sum()):.1f} false matches")
+                f"lowest of {list(grid)} at which the model's expected precision of the {len(accepted) * every:,} accepted "
+                f"pairs (mean match probability) is >= {target}: {expected:.4f}, about "
+                f"{float((1 - accepted).sum()) * every:.1f} false matches{sampled}")
     accepted = p[p >= grid[-1]]
     expected = float(accepted.mean()) if len(accepted) else float("nan")
     return grid[-1], expected, f"no grid value reaches an expected precision of {target}; the highest ({grid[-1]}) is used"
@@ -219,7 +250,8 @@ def train_model(records: pa.Table, api: DatabaseAPI, description: MatchingDescri
     plan = make_plan(records, match_columns(records.schema), description)
     settings = splink_settings(plan, _dialect(api), description)
     lap("settings: blocking-rule pair counts, comparisons")
-    linker = _linker(records, api, settings, plan, description.unique_id)
+    registered = _register(records, api, plan, description.unique_id)
+    linker = Linker(registered, settings, log_level=SPLINK_LOG_LEVEL)
     lap("records registered with the backend")
     training = linker.training
     deterministic = plan_deterministic_rules(plan)
@@ -248,8 +280,10 @@ def train_model(records: pa.Table, api: DatabaseAPI, description: MatchingDescri
     floor = CALIBRATION_FLOOR_BITS + math.log2(first / (1 - first))
     # only two columns of the scored pairs leave the backend: collecting every pair's comparison columns
     # ran a 4 GiB Spark driver out of memory on the large sample (221,605 records, 2M pairs)
-    predicted = linker.inference.predict(threshold_match_weight=floor, warning_mode="never")
-    scored = linker.misc.query_sql(f"select match_weight, {joined_by_sql(deterministic)} as joined "
+    settings, every = calibration_settings(model, plan, description)
+    scorer = linker if every == 1 else Linker(registered, settings, log_level=SPLINK_LOG_LEVEL)
+    predicted = scorer.inference.predict(threshold_match_weight=floor, warning_mode="never")
+    scored = scorer.misc.query_sql(f"select match_weight, {joined_by_sql(deterministic)} as joined "
                                    f"from {predicted.physical_name}").as_pyarrow_table()
     predicted.drop_table_from_database_and_remove_from_cache()
     bits = scored["match_weight"].to_numpy().astype(float) - math.log2(first / (1 - first))
@@ -258,8 +292,8 @@ def train_model(records: pa.Table, api: DatabaseAPI, description: MatchingDescri
                                  deterministic_pairs, comparable, first)
     model["probability_two_random_records_match"] = prior
     threshold, expected, reason = choose_threshold(probabilities(bits, prior), description.threshold_grid,
-                                                   description.precision_target)
-    lap("prior's recall and threshold: scoring the blocked pairs")
+                                                   description.precision_target, every)
+    lap("prior's recall and threshold: scoring the blocked pairs (or a sample)")
     return Training(model=model, plan=plan, em_rules=used, em_skipped=skipped, untrained=untrained_levels(model),
                     deterministic_pairs=deterministic_pairs, comparable_pairs=comparable, derived_recall=recall,
                     prior=prior, threshold=threshold, threshold_reason=reason, expected_precision=expected,

@@ -72,6 +72,7 @@ class MatchingDescription:
     u_seed: int
     u_num_chunks: int
     sessions_per_comparison: int
+    calibration_pairs: int
     min_em_pairs: int
     one_record_per_person: tuple[str, ...]
     nicknames: dict[str, str]
@@ -108,6 +109,7 @@ def parse_description(document: Mapping[str, Any]) -> MatchingDescription:
             u_seed=int(training["u_seed"]),
             u_num_chunks=int(training["u_num_chunks"]),
             sessions_per_comparison=int(training["sessions_per_comparison"]),
+            calibration_pairs=int(training["calibration_pairs"]),
             min_em_pairs=int(training["min_em_pairs"]),
             one_record_per_person=tuple(document["link"]["one_record_per_person"] or ()),
             nicknames={str(k): str(v) for k, v in document["nicknames"]["table"].items()},
