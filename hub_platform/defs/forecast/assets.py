@@ -236,7 +236,8 @@ def _candidate(read: Inputs):
     folds, choice = read.pandas("forecast", "backtest_folds"), read.pandas("forecast", "model_choice")
     scales = forecasting.mase_scales(target, classes)
     intervals = forecasting.interval_table(folds, choice, scales, config.horizon, config.quantiles)
-    forecast = forecasting.forecast_series(target, choice, intervals, scales, config, engine=read.engine)
+    units = forecasting.interval_units(folds, choice, scales)
+    forecast = forecasting.forecast_series(target, choice, intervals, units, config, engine=read.engine)
     return {"candidate": forecast.assign(definition=config.name, freq=config.freq)}
 
 

@@ -28,12 +28,13 @@ rolling-origin windows are backtested. Daily store demand is the default definit
    because a per-series choice on a few windows is noisy and the mean of strong models rarely loses badly.
 5. **Gate** (:func:`gate`) on the latest window, which the choice never saw: the portfolio's mean MASE is
    below the baseline's and it is no worse than the baseline on most series. Pooled WAPE is reported.
-6. **Intervals**: conformal by horizon step. Residuals of the strong candidates, divided by each series'
-   MASE scale, are pooled over series and windows; their quantiles per step (smoothed over neighbouring
-   steps) times the series' scale give p10 and p90 around p50. The tail level is calibrated: the one whose
-   intervals built from older windows covered the latest selection window closest to the nominal 80%,
-   from 20% (narrower) down to 2.5% (wider): the strong candidates' residuals can be optimistic about a
-   forecast's future errors (daily demand) or pessimistic where a simpler model is chosen (hourly cycles).
+6. **Intervals**: split conformal by horizon step, normalised per series. Each series' own chosen model's
+   backtest residuals are divided by that series' unit (its chosen model's mean absolute backtest error)
+   taken from the *other* windows, pooled over series and windows; their 10% and 90% quantiles per step
+   (smoothed over neighbouring steps) times the series' unit give p10 and p90 around p50. Residuals of
+   the chosen model, not of every strong candidate: where a simpler model wins (the seasonal naive on
+   hourly cycles) the candidates' errors overstate the forecast's. A unit per series, not one naive MAE:
+   series differ in how predictable they are (a smooth temperature against schedule-driven departures).
    The held-out coverage (intervals from the selection windows only, judged on the held-out one) is in
    the figures.
 7. **Scale out**: statsforecast runs on ``n_jobs`` local processes, or on Spark when given a session.
@@ -76,7 +77,6 @@ STRONG_MODELS = ("AutoETS", "Theta", "AutoARIMA", "MSTL")
 INTERMITTENT_MODELS = ("CrostonOptimized", "ADIDA", "IMAPA", "TSB")
 ID_COLUMNS = ["unique_id", "product_id", "location_id"]
 DEFINITIONS_FILE = Path(__file__).with_name("forecast_definitions.toml")
-TAIL_LEVELS = (0.20, 0.15, 0.125, 0.10, 0.075, 0.05, 0.025)  # the calibration's choices for the p10/p90 tails
 
 
 @dataclass(frozen=True)
@@ -440,50 +440,69 @@ def gate(figures: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
     return passed, {**figures, "gate_passed": passed, "gate_verdict": verdict}
 
 
-def conformal_quantiles(folds: pd.DataFrame, scales: pd.Series, tail: float, horizon: int) -> pd.DataFrame:
-    """Quantiles ``tail`` and ``1 - tail`` per horizon step of the strong candidates' residuals in units of
-    each series' scale, pooled over series and windows and smoothed over neighbouring steps.
-    Output: step, q_low, q_high (one row per step 1..horizon)."""
-    strong = folds[~folds["model"].isin([BASELINE, NAIVE])]
-    strong = strong if len(strong) else folds
-    scaled = (strong["y"] - strong["forecast"]) / strong["unique_id"].map(scales)
-    table = pd.DataFrame({"step": strong["step"], "r": scaled}).dropna()
+def chosen_residuals(folds: pd.DataFrame, choice: pd.DataFrame) -> pd.DataFrame:
+    """Each series' backtest residuals (actual - forecast) of its own chosen model: the errors its published
+    forecast will have, not those of candidates it was preferred to. Output: unique_id, window, step, residual."""
+    chosen = folds.merge(choice[["unique_id", "model"]], on=["unique_id", "model"])
+    return chosen.assign(residual=chosen["y"] - chosen["forecast"])[["unique_id", "window", "step", "residual"]].dropna()
+
+
+def interval_units(folds: pd.DataFrame, choice: pd.DataFrame, scales: pd.Series) -> pd.Series:
+    """Per series, the width unit of its intervals: the mean absolute error of its chosen model over the
+    backtest windows (series differ far more in how predictable they are than one naive scale says).
+    Series without residuals (too short to backtest) get their MASE scale times the median ratio of unit
+    to scale over the others. Index: every series of ``choice``; NaN only where neither is known."""
+    residuals = chosen_residuals(folds, choice)
+    own = residuals["residual"].abs().groupby(residuals["unique_id"]).mean()
+    return _units_with_fallback(own, choice["unique_id"], scales)
+
+
+def _units_with_fallback(own: pd.Series, ids: pd.Series, scales: pd.Series) -> pd.Series:
+    own = own.astype(float)
+    ratio = (own / scales.reindex(own.index)).replace([np.inf, -np.inf], np.nan).median()
+    fallback = scales.reindex(ids) * (ratio if np.isfinite(ratio) else 1.0)
+    return own.reindex(ids).fillna(fallback).rename("unit")
+
+
+def conformal_quantiles(folds: pd.DataFrame, choice: pd.DataFrame, scales: pd.Series, horizon: int,
+                        quantiles: tuple[float, float] = (0.1, 0.9)) -> pd.DataFrame:
+    """The ``quantiles`` (p10 and p90 levels) per horizon step of the chosen models' residuals, each divided by
+    its series' unit from the *other* windows (leave one window out), pooled over series and windows and
+    smoothed over neighbouring steps. Dividing by a unit the window did not contribute to makes the pooled
+    residuals what a new window's errors look like against the unit a published forecast is given;
+    dividing by the window's own errors would shrink them and under-cover. A series with one window
+    only is divided by its fallback unit (:func:`interval_units`). Output: step, q_low, q_high (1..horizon)."""
+    residuals = chosen_residuals(folds, choice)
     steps = pd.RangeIndex(1, horizon + 1, name="step")
+    if residuals.empty:
+        return pd.DataFrame({"step": steps, "q_low": 0.0, "q_high": 0.0})
+    absolute = residuals.assign(absolute=residuals["residual"].abs())
+    per_window = absolute.groupby(["unique_id", "window"])["absolute"].agg(["sum", "count"])
+    totals = per_window.groupby("unique_id").sum()
+    others = totals.reindex(per_window.index.get_level_values("unique_id")).to_numpy() - per_window.to_numpy()
+    left_out = pd.Series(np.where(others[:, 1] > 0, others[:, 0] / np.maximum(others[:, 1], 1), np.nan),
+                         index=per_window.index)
+    fallback = _units_with_fallback(totals["sum"] / totals["count"], residuals["unique_id"].drop_duplicates(), scales)
+    unit = left_out.reindex(pd.MultiIndex.from_frame(residuals[["unique_id", "window"]])).to_numpy()
+    unit = np.where(np.isnan(unit), residuals["unique_id"].map(fallback).to_numpy(), unit)
+    scaled = (residuals["residual"] / unit).replace([np.inf, -np.inf], np.nan)
+    table = pd.DataFrame({"step": residuals["step"], "r": scaled}).dropna()
     if table.empty:
         return pd.DataFrame({"step": steps, "q_low": 0.0, "q_high": 0.0})
-    by_step = table.groupby("step")["r"].quantile([tail, 1 - tail]).unstack().reindex(steps)
+    by_step = pd.concat([table.groupby("step")["r"].quantile(level) for level in quantiles], axis=1).reindex(steps)
     width = max(1, horizon // 8) * 2 + 1
     smooth = by_step.rolling(width, center=True, min_periods=1).mean().ffill().bfill()
     return pd.DataFrame({"step": steps, "q_low": smooth.iloc[:, 0].to_numpy(), "q_high": smooth.iloc[:, 1].to_numpy()})
 
 
-def calibrated_tail(folds: pd.DataFrame, choice: pd.DataFrame, scales: pd.Series, horizon: int,
-                    quantiles: tuple[float, float] = (0.1, 0.9)) -> float:
-    """The tail level whose intervals, built from the older selection windows, covered the latest selection
-    window closest to the nominal coverage (the nominal tail without two selection windows)."""
-    nominal = quantiles[0]
-    selection = folds[folds["role"] == "selection"]
-    if selection.empty or selection["window"].nunique() < 2:
-        return nominal
-    latest = selection["window"].min()
-    older, judged = selection[selection["window"] > latest], selection[selection["window"] == latest]
-    target = quantiles[1] - quantiles[0]
-    gaps = {tail: abs(_coverage(judged, choice, conformal_quantiles(older, scales, tail, horizon), scales) - target)
-            for tail in sorted({nominal, *TAIL_LEVELS}, reverse=True)}
-    return min(gaps, key=gaps.get)
-
-
-def _coverage(folds: pd.DataFrame, choice: pd.DataFrame, table: pd.DataFrame, scales: pd.Series) -> float:
-    chosen = folds.merge(choice[["unique_id", "model"]], on=["unique_id", "model"])
-    band = _with_intervals(chosen, table, scales, nonnegative=False)
-    return float(((band["y"] >= band["p10"]) & (band["y"] <= band["p90"])).mean()) if len(band) else float("nan")
-
-
 def interval_table(folds: pd.DataFrame, choice: pd.DataFrame, scales: pd.Series, horizon: int,
                    quantiles: tuple[float, float] = (0.1, 0.9)) -> pd.DataFrame:
-    """The calibrated conformal quantiles per step from the given folds. Output: step, q_low, q_high, tail."""
-    tail = calibrated_tail(folds, choice, scales, horizon, quantiles)
-    return conformal_quantiles(folds, scales, tail, horizon).assign(tail=tail)
+    """The conformal quantiles per step at the nominal levels, in units of :func:`interval_units`.
+
+    No tail level is searched for: choosing one on the latest selection window followed that one window's
+    luck (on the public weekly series it widened to 7.5% tails and over-covered the test). Output: step,
+    q_low, q_high."""
+    return conformal_quantiles(folds, choice, scales, horizon, quantiles)
 
 
 def holdout_forecast(folds: pd.DataFrame, choice: pd.DataFrame, scales: pd.Series,
@@ -495,7 +514,8 @@ def holdout_forecast(folds: pd.DataFrame, choice: pd.DataFrame, scales: pd.Serie
     selection = folds[folds["role"] == "selection"]
     table = interval_table(selection, choice, scales, horizon, quantiles)
     chosen = folds[folds["role"] == "holdout"].merge(choice[["unique_id", "model"]], on=["unique_id", "model"])
-    return _with_intervals(chosen, table, scales)[["unique_id", "ds", "step", "model", "y", "p10", "p50", "p90"]]
+    units = interval_units(selection, choice, scales)
+    return _with_intervals(chosen, table, units)[["unique_id", "ds", "step", "model", "y", "p10", "p50", "p90"]]
 
 
 def accuracy_by_class(metrics: pd.DataFrame, choice: pd.DataFrame) -> pd.DataFrame:
@@ -514,14 +534,16 @@ def accuracy_by_class(metrics: pd.DataFrame, choice: pd.DataFrame) -> pd.DataFra
     return pd.DataFrame(rows)
 
 
-def forecast_series(target: pd.DataFrame, choice: pd.DataFrame, intervals: pd.DataFrame, scales: pd.Series,
+def forecast_series(target: pd.DataFrame, choice: pd.DataFrame, intervals: pd.DataFrame, units: pd.Series,
                     config: ForecastConfig = ForecastConfig(), *, candidates: Candidates = candidate_models,
                     engine: Any = None) -> pd.DataFrame:
     """p10, p50 and p90 for the next ``config.horizon`` periods with each series' chosen model.
 
     Backtested series: the candidates of their group are fitted on the latest ``history`` periods and the
     chosen one kept (a failed fit falls back to the baseline, flagged). Short series: the naive or the
-    historic average. Output: unique_id, product_id, location_id, ds, step, model, fallback, p10, p50, p90.
+    historic average. p10/p90: p50 plus each series' interval unit (:func:`interval_units`) times the
+    step's quantiles in ``intervals``. Output: unique_id, product_id, location_id, ds, step, model, fallback,
+    p10, p50, p90.
     """
     ordered = target.sort_values(["unique_id", "ds"])
     if config.history:
@@ -540,7 +562,7 @@ def forecast_series(target: pd.DataFrame, choice: pd.DataFrame, intervals: pd.Da
         model = HistoricAverage(alias=model_name) if model_name == SHORT_HISTORY_MODEL else SeasonalNaive(1, alias=NAIVE)
         result, _ = run_statsforecast(ordered[ordered["unique_id"].isin(members["unique_id"])], [model], config, engine=engine)
         runs.append(result.assign(fallback=False, step=result.groupby("unique_id").cumcount() + 1))
-    forecasts = _with_intervals(pd.concat(runs, ignore_index=True), intervals, scales, config.nonnegative)
+    forecasts = _with_intervals(pd.concat(runs, ignore_index=True), intervals, units, config.nonnegative)
     ids = target.drop_duplicates("unique_id")[ID_COLUMNS]
     return forecasts.merge(ids, on="unique_id")[[*ID_COLUMNS, "ds", "step", "model", "fallback", "p10", "p50", "p90"]] \
         .sort_values(["unique_id", "ds"], ignore_index=True)
@@ -572,7 +594,8 @@ def forecast_demand(target: pd.DataFrame, config: ForecastConfig = ForecastConfi
     choice = choose_models(metrics, classes, config, force_model=force_model)
     passed, figures = gate(portfolio_figures(folds, metrics, choice, scales, config.quantiles))
     intervals = interval_table(folds, choice, scales, config.horizon, config.quantiles)
-    forecast = forecast_series(target, choice, intervals, scales, config, candidates=candidates, engine=engine)
+    units = interval_units(folds, choice, scales)
+    forecast = forecast_series(target, choice, intervals, units, config, candidates=candidates, engine=engine)
     return ForecastRun(classes, folds, cost, metrics, choice, passed, figures, intervals, forecast)
 
 
@@ -584,15 +607,15 @@ def representative_series(classes: pd.DataFrame, target: pd.DataFrame) -> list[s
     return [present[c] for c in DEMAND_CLASSES if c in present.index]
 
 
-def _with_intervals(forecasts: pd.DataFrame, table: pd.DataFrame, scales: pd.Series, nonnegative: bool = True) -> pd.DataFrame:
-    """p50 = forecast; p10/p90 = p50 + scale x the step's quantiles, ordered around p50 (and >= 0 for demand)."""
+def _with_intervals(forecasts: pd.DataFrame, table: pd.DataFrame, units: pd.Series, nonnegative: bool = True) -> pd.DataFrame:
+    """p50 = forecast; p10/p90 = p50 + the series' unit x the step's quantiles, ordered around p50 (and >= 0 for demand)."""
     frame = forecasts.merge(table[["step", "q_low", "q_high"]], on="step", how="left")
-    scale = frame["unique_id"].map(scales).fillna(0.0)
+    unit = frame["unique_id"].map(units).fillna(0.0)
     p50 = frame["forecast"].clip(lower=0) if nonnegative else frame["forecast"]
-    low = np.minimum(p50 + scale * frame["q_low"].fillna(0), p50)
+    low = np.minimum(p50 + unit * frame["q_low"].fillna(0), p50)
     frame["p50"] = p50
     frame["p10"] = low.clip(lower=0) if nonnegative else low
-    frame["p90"] = np.maximum(p50 + scale * frame["q_high"].fillna(0), p50)
+    frame["p90"] = np.maximum(p50 + unit * frame["q_high"].fillna(0), p50)
     return frame.drop(columns=["q_low", "q_high", "forecast"])
 
 

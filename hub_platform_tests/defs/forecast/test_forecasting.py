@@ -10,7 +10,6 @@ from hub_platform.defs.forecast.forecasting import (
     ForecastConfig,
     accuracy_by_class,
     backtest,
-    calibrated_tail,
     candidate_models,
     choose_models,
     classify_series,
@@ -21,6 +20,7 @@ from hub_platform.defs.forecast.forecasting import (
     forecast_series,
     gate,
     holdout_forecast,
+    interval_units,
     mase_scales,
     portfolio_figures,
     representative_series,
@@ -269,34 +269,39 @@ def test_series_ending_on_different_dates_get_every_step_and_an_interval():
     assert set(run.folds.step) == set(range(1, 15))
 
 
-def test_conformal_quantiles_per_step_in_units_of_each_series_scale():
-    # a strong candidate's residuals at step 1: -2..2 in A's units, -20..20 in B's (scale 10); the naive's are ignored
-    rows = [{"unique_id": u, "model": "AutoETS", "step": 1, "y": r * scale, "forecast": 0.0}
-            for u, scale in (("A", 1.0), ("B", 10.0)) for r in (-2.0, -1.0, 0.0, 1.0, 2.0)]
-    rows.append({"unique_id": "A", "model": "SeasonalNaive", "step": 1, "y": 99.0, "forecast": 0.0})
-    table = conformal_quantiles(pd.DataFrame(rows), pd.Series({"A": 1.0, "B": 10.0}), tail=0.25, horizon=2)
-    assert table.step.tolist() == [1, 2]  # a step without residuals takes its neighbour's
-    assert table.q_low.tolist() == pytest.approx([-1.0, -1.0]) and table.q_high.tolist() == pytest.approx([1.0, 1.0])
+def test_conformal_quantiles_use_the_chosen_models_residuals_over_units_left_out_of_their_window():
+    # A's chosen Theta errs +1, -2, +3 at both steps of windows 1, 2, 3 (mean absolute error 1, 2, 3); a
+    # candidate it was preferred to (AutoETS) errs by 99 and must not widen A's intervals
+    rows = [{"unique_id": "A", "model": "Theta", "window": w, "step": step, "y": r, "forecast": 0.0}
+            for w, r in ((1, 1.0), (2, -2.0), (3, 3.0)) for step in (1, 2)]
+    rows += [{"unique_id": "A", "model": "AutoETS", "window": 1, "step": step, "y": 99.0, "forecast": 0.0} for step in (1, 2)]
+    folds, choice = pd.DataFrame(rows), pd.DataFrame({"unique_id": ["A", "C"], "model": ["Theta", "Naive"]})
+    scales = pd.Series({"A": 1.0, "C": 4.0})
+    # each window over the mean absolute error of the other two: 1 / 2.5, -2 / 2, 3 / 1.5
+    table = conformal_quantiles(folds, choice, scales, horizon=2, quantiles=(0.0, 1.0))
+    assert table.step.tolist() == [1, 2]
+    assert table.q_low.tolist() == pytest.approx([-1.0, -1.0]) and table.q_high.tolist() == pytest.approx([2.0, 2.0])
+    assert conformal_quantiles(folds, choice, scales, horizon=2, quantiles=(0.5, 0.5)).q_low.tolist() == pytest.approx([0.4, 0.4])
+    # units: A's own mean absolute error; C, never backtested, its MASE scale times the others' unit / scale (2)
+    assert interval_units(folds, choice, scales).to_dict() == pytest.approx({"A": 2.0, "C": 8.0})
 
 
-def test_interval_tail_is_calibrated_on_the_latest_selection_window():
-    rng = np.random.default_rng(0)
-    ids = [f"S{i}" for i in range(3000)]
-    # the latest selection window's errors are twice as wide as the older windows': the widest tail covers it best
-    rows = [{"unique_id": u, "model": "AutoETS", "step": 1, "window": w, "role": "selection",
-             "y": rng.normal(0, 2.0 if w == 1 else 1.0), "forecast": 0.0} for u in ids for w in (1, 2, 3)]
-    folds = pd.DataFrame(rows)
-    choice = pd.DataFrame({"unique_id": ids, "model": "AutoETS"})
-    scales = pd.Series(1.0, index=ids)
-    assert calibrated_tail(folds, choice, scales, horizon=1) == 0.025
-    alike = folds.assign(y=rng.normal(0, 1.0, len(folds)))
-    assert calibrated_tail(alike, choice, scales, horizon=1) == 0.1
-    # errors half as wide in the latest window: intervals narrow (the widest tail level)
-    narrower = folds.assign(y=np.where(folds.window == 1, folds.y / 4, folds.y))
-    assert calibrated_tail(narrower, choice, scales, horizon=1) == 0.2
+def test_held_out_coverage_is_nominal_for_steady_and_noisy_series_alike():
+    # same MASE scale, chosen-model errors 1 and 6 wide: one unit for all would over-cover the steady
+    # series and under-cover the noisy ones; a unit per series covers about 80% of each
+    rng = np.random.default_rng(5)
+    ids = {f"steady{i}": 1.0 for i in range(300)} | {f"noisy{i}": 6.0 for i in range(300)}
+    rows = [{"unique_id": u, "model": "Theta", "window": w, "step": step, "ds": DAY + pd.Timedelta(days=10 * w + step),
+             "role": "holdout" if w == 0 else "selection", "y": 30 + rng.normal(0, width), "forecast": 30.0}
+            for u, width in ids.items() for w in range(4) for step in (1, 2, 3)]
+    folds, choice = pd.DataFrame(rows), pd.DataFrame({"unique_id": list(ids), "model": "Theta"})
+    held = holdout_forecast(folds, choice, pd.Series(1.0, index=list(ids)))
+    covered = ((held.y >= held.p10) & (held.y <= held.p90)).groupby(held.unique_id.str.rstrip("0123456789")).mean()
+    assert covered.to_dict() == pytest.approx({"noisy": 0.8, "steady": 0.8}, abs=0.05)
 
 
 def test_intervals_around_the_forecast_are_ordered_and_clipped_at_zero():
+    # p10 / p90 = p50 + the series' interval unit (4 for A, 1 for B) x the step's quantiles
     target = frame({"A@S": [0, 1, 2, 3, 4, 5, 6] * 2, "B@S": [0, 1, 2, 3, 4, 5, 6] * 2})
     choice = pd.DataFrame({"unique_id": ["A@S", "B@S"], "demand_class": "smooth", "seasons": "",
                            "model": "Naive", "selected_by": "short_history", "fallback": False})
