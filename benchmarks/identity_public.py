@@ -45,13 +45,14 @@ def run(backends: tuple[str, ...] = ("duckdb", "spark"), names: list[str] | None
         with tempfile.TemporaryDirectory() as home:
             records = land(person_set, Path(home))
         truth = person_set.truth(records["record_id"].to_pylist())
+        description = person_set.description()
         report.add(f"{name}: records through contract → raw → clean", f"{records.num_rows:,} of {len(person_set.raw):,}")
         for backend in backends:
             api = linkage_api(backend)
             hub_clock, reference_clock = timed(), timed()
             with hub_clock.running():
-                training = train_model(records, api, person_set.description())
-                evidence = predict_pairs(records, training.model, training.plan, api, person_set.description())
+                training = train_model(records, api, description)
+                evidence = predict_pairs(records, training.model, training.plan, api, description)
                 hub = _evaluate(records["record_id"].to_pylist(), evidence, training.threshold, api, truth)
             with reference_clock.running():
                 edges, ids = reference_predictions(person_set, api)

@@ -235,7 +235,7 @@ def _candidate(read: Inputs):
     config, target, classes = _definition(read), read.pandas("forecast", "target_series"), read.pandas("forecast", "series_class")
     folds, choice = read.pandas("forecast", "backtest_folds"), read.pandas("forecast", "model_choice")
     scales = forecasting.mase_scales(target, classes)
-    intervals = forecasting.interval_table(folds, choice, scales, config.horizon, config.quantiles)
+    intervals = forecasting.conformal_quantiles(folds, choice, scales, config.horizon, config.quantiles)
     units = forecasting.interval_units(folds, choice, scales)
     forecast = forecasting.forecast_series(target, choice, intervals, units, config, engine=read.engine)
     return {"candidate": forecast.assign(definition=config.name, freq=config.freq)}

@@ -471,7 +471,9 @@ def conformal_quantiles(folds: pd.DataFrame, choice: pd.DataFrame, scales: pd.Se
     smoothed over neighbouring steps. Dividing by a unit the window did not contribute to makes the pooled
     residuals what a new window's errors look like against the unit a published forecast is given;
     dividing by the window's own errors would shrink them and under-cover. A series with one window
-    only is divided by its fallback unit (:func:`interval_units`). Output: step, q_low, q_high (1..horizon)."""
+    only is divided by its fallback unit (:func:`interval_units`). No tail level is searched for: choosing
+    one on the latest selection window followed that one window's luck (on the public weekly series it
+    widened to 7.5% tails and over-covered the test). Output: step, q_low, q_high (1..horizon)."""
     residuals = chosen_residuals(folds, choice)
     steps = pd.RangeIndex(1, horizon + 1, name="step")
     if residuals.empty:
@@ -495,16 +497,6 @@ def conformal_quantiles(folds: pd.DataFrame, choice: pd.DataFrame, scales: pd.Se
     return pd.DataFrame({"step": steps, "q_low": smooth.iloc[:, 0].to_numpy(), "q_high": smooth.iloc[:, 1].to_numpy()})
 
 
-def interval_table(folds: pd.DataFrame, choice: pd.DataFrame, scales: pd.Series, horizon: int,
-                   quantiles: tuple[float, float] = (0.1, 0.9)) -> pd.DataFrame:
-    """The conformal quantiles per step at the nominal levels, in units of :func:`interval_units`.
-
-    No tail level is searched for: choosing one on the latest selection window followed that one window's
-    luck (on the public weekly series it widened to 7.5% tails and over-covered the test). Output: step,
-    q_low, q_high."""
-    return conformal_quantiles(folds, choice, scales, horizon, quantiles)
-
-
 def holdout_forecast(folds: pd.DataFrame, choice: pd.DataFrame, scales: pd.Series,
                      quantiles: tuple[float, float] = (0.1, 0.9)) -> pd.DataFrame:
     """The chosen models' held-out forecasts with intervals from the selection windows only: what the
@@ -512,7 +504,7 @@ def holdout_forecast(folds: pd.DataFrame, choice: pd.DataFrame, scales: pd.Serie
     Output: unique_id, ds, step, model, y, p10, p50, p90."""
     horizon = int(folds["step"].max()) if len(folds) else 1
     selection = folds[folds["role"] == "selection"]
-    table = interval_table(selection, choice, scales, horizon, quantiles)
+    table = conformal_quantiles(selection, choice, scales, horizon, quantiles)
     chosen = folds[folds["role"] == "holdout"].merge(choice[["unique_id", "model"]], on=["unique_id", "model"])
     units = interval_units(selection, choice, scales)
     return _with_intervals(chosen, table, units)[["unique_id", "ds", "step", "model", "y", "p10", "p50", "p90"]]
@@ -593,7 +585,7 @@ def forecast_demand(target: pd.DataFrame, config: ForecastConfig = ForecastConfi
     metrics = score_backtest(folds, scales)
     choice = choose_models(metrics, classes, config, force_model=force_model)
     passed, figures = gate(portfolio_figures(folds, metrics, choice, scales, config.quantiles))
-    intervals = interval_table(folds, choice, scales, config.horizon, config.quantiles)
+    intervals = conformal_quantiles(folds, choice, scales, config.horizon, config.quantiles)
     units = interval_units(folds, choice, scales)
     forecast = forecast_series(target, choice, intervals, units, config, candidates=candidates, engine=engine)
     return ForecastRun(classes, folds, cost, metrics, choice, passed, figures, intervals, forecast)

@@ -280,8 +280,8 @@ def train_model(records: pa.Table, api: DatabaseAPI, description: MatchingDescri
     floor = CALIBRATION_FLOOR_BITS + math.log2(first / (1 - first))
     # only two columns of the scored pairs leave the backend: collecting every pair's comparison columns
     # ran a 4 GiB Spark driver out of memory on the large sample (221,605 records, 2M pairs)
-    settings, every = calibration_settings(model, plan, description)
-    scorer = linker if every == 1 else Linker(registered, settings, log_level=SPLINK_LOG_LEVEL)
+    sampled, every = calibration_settings(model, plan, description)
+    scorer = linker if every == 1 else Linker(registered, sampled, log_level=SPLINK_LOG_LEVEL)
     predicted = scorer.inference.predict(threshold_match_weight=floor, warning_mode="never")
     scored = scorer.misc.query_sql(f"select match_weight, {joined_by_sql(deterministic)} as joined "
                                    f"from {predicted.physical_name}").as_pyarrow_table()
