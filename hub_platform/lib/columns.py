@@ -39,7 +39,6 @@ SHARED: dict[str, str] = {
     "ets_model": "The ETS form tried (error, trend, season).",
     "ets_max_season": "The longest season AutoETS is given.",
     "arima_max_season": "The longest season AutoARIMA searches seasonally.",
-    "combination_margin": "How close the combination's error may be to the best single model's and still be chosen.",
     "nonnegative": "Whether forecasts are floored at zero.",
     "quantiles": "The interval quantiles published (p10, p90).",
     "adi_cutoff": "Average inter-demand interval above which demand is intermittent (Syntetos-Boylan).",

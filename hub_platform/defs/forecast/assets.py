@@ -83,9 +83,9 @@ SERIES_CLASS = _spec(
     "the candidate models.",
     allowed=(("demand_class", forecasting.DEMAND_CLASSES),),
     columns={
-        "days": "Days in the series.",
-        "demand_days": "Days with sales.",
-        "adi": "Average demand interval: days / demand_days.",
+        "closed_periods": "Periods at positions of the main cycle where the series is closed (no demand in 9 of 10 cycles "
+                          "the busiest position had demand in); left out of the ADI.",
+        "adi": "Average demand interval: (periods - closed_periods) / demand_periods.",
         "cv2": "Squared coefficient of variation of non-zero demand.",
     },
 )
@@ -108,16 +108,17 @@ METRICS = _spec(
         "mase": "Mean absolute scaled error (below 1: better than the in-sample seasonal naive).",
         "wape": "Weighted absolute percentage error: abs_error / actual.",
         "bias": "Mean error relative to actual (positive: over-forecast).",
+        "beats_combination": "Windows in which the model's error was below the combination's (what lets a single model replace it).",
     },
 )
 CHOICE = _spec(
     "model_choice", ("unique_id",),
-    "The model chosen per series (lowest mean MASE on the selection windows, the combination of the strong models "
-    "when within the margin; pinned when configured), the seasons it could use and whether a candidate fell back "
+    "The model chosen per series (the combination of the strong models, unless a single model beat it in every "
+    "selection window; pinned when configured), the seasons it could use and whether a candidate fell back "
     "to the seasonal naive there.",
     not_null=("model", "selected_by", "fallback"),
     columns={
-        "selected_by": "backtest (lowest mean MASE on the selection windows) or pinned (configured).",
+        "selected_by": "backtest (the combination unless a single model beat it in every selection window), forced (pinned in the run config) or short_history.",
         "fallback": "True where a candidate failed on the series and the seasonal naive stood in for it.",
     },
 )
@@ -218,7 +219,7 @@ def _backtest(read: Inputs):
     classes = forecasting.classify_series(target, config)
     folds, cost = forecasting.backtest(target, classes, config, engine=read.engine)
     metrics = forecasting.score_backtest(folds, forecasting.mase_scales(target, classes))
-    choice = forecasting.choose_models(metrics, classes, config, force_model=read.config.get("pin_model"))
+    choice = forecasting.choose_models(metrics, classes, force_model=read.config.get("pin_model"))
     return {"series_class": classes, "backtest_folds": folds, "backtest_metrics": metrics, "model_choice": choice,
             "backtest_cost": cost}
 
@@ -264,6 +265,7 @@ def _candidate_report(tables: dict[str, pa.Table], read: Inputs) -> Findings:
         {"measure": "bias", "portfolio": figures["portfolio_bias"], "seasonal naive": figures["baseline_bias"]},
     ]).round(4)
     fallbacks = choice[choice["fallback"]]
+    closing = choice[choice["closed_positions"].astype(str) != ""]
     by_class = forecasting.accuracy_by_class(metrics, choice)
     gate_check = dg.AssetCheckResult(
         asset_key=CANDIDATE.key, check_name="beats_seasonal_naive", passed=passed,
@@ -284,6 +286,11 @@ def _candidate_report(tables: dict[str, pa.Table], read: Inputs) -> Findings:
             "fallbacks": dg.MetadataValue.md(
                 f"{len(fallbacks)} series whose chosen model failed in a window and fell back to the seasonal naive there"
                 + (": " + ", ".join(fallbacks["unique_id"].head(20)) if len(fallbacks) else "")),
+            "closed_positions": dg.MetadataValue.md(
+                f"{len(closing)} series closed at some positions of the main cycle (period {config.seasons[0]}), "
+                "left out of their ADI and forecast as 0 there"
+                + (": " + ", ".join(f"{u} ({c})" for u, c in zip(closing["unique_id"].head(10), closing["closed_positions"].head(10),
+                                                                  strict=True)) if len(closing) else "")),
             "cpu_seconds_per_candidate": dg.MetadataValue.md(markdown_table(pa.Table.from_pandas(
                 cost.round(5), preserve_index=False))),
             "chart_held_out": dg.MetadataValue.md(_png_markdown(held_out, "held-out")),

@@ -31,10 +31,10 @@ from hub_platform.defs.forecast.forecasting import (
 DAY = pd.Timestamp("2026-01-01")
 
 
-def frame(values: dict[str, list[float]]) -> pd.DataFrame:
-    """A target frame from hand-written daily values per series, all starting on DAY."""
+def frame(values: dict[str, list[float]], freq: str = "D") -> pd.DataFrame:
+    """A target frame from hand-written values per series (daily unless told), all starting on DAY."""
     return pd.concat([pd.DataFrame({"unique_id": uid, "product_id": uid.split("@")[0], "location_id": "ST-1",
-                                    "ds": pd.date_range(DAY, periods=len(y)), "y": np.asarray(y, dtype=float)})
+                                    "ds": pd.date_range(DAY, periods=len(y), freq=freq), "y": np.asarray(y, dtype=float)})
                       for uid, y in values.items()], ignore_index=True)
 
 
@@ -53,6 +53,19 @@ def test_classification_by_adi_and_cv2_on_hand_made_series():
     assert classes.cv2.to_dict() == pytest.approx({"erratic@S": 0.64, "intermittent@S": 0.0, "lumpy@S": 0.64,
                                                     "smooth@S": (0.5 / 4.5) ** 2})
     assert classes.loc["lumpy@S", "demand_periods"] == 2
+
+
+def test_zeros_at_closed_positions_of_the_cycle_are_not_intermittency():
+    hours = np.arange(24 * 10) % 24
+    departures = np.where(hours >= 6, 5 + hours % 3, 0)  # nothing leaves between midnight and six
+    slow = np.where(np.arange(24 * 10) % 13 == 0, 4, 0)  # demand every 13 hours: intermittent at every hour
+    config = ForecastConfig(freq="h", seasons=(24,), horizon=24)
+    classes = classify_series(frame({"departures@S": departures, "slow@S": slow}, freq="h"), config).set_index("unique_id")
+    assert classes.closed_periods.to_dict() == {"departures@S": 60, "slow@S": 0}
+    assert classes.adi.to_dict() == pytest.approx({"departures@S": 1.0, "slow@S": 240 / 19})
+    assert classes.demand_class.to_dict() == {"departures@S": "smooth", "slow@S": "intermittent"}
+    short = classify_series(frame({"departures@S": departures[:72]}, freq="h"), config)  # three cycles: not judged
+    assert short.closed_periods.tolist() == [0] and short.demand_class.tolist() == ["intermittent"]
 
 
 
@@ -123,23 +136,32 @@ def test_scales_use_the_main_usable_season():
     assert scales.to_dict() == pytest.approx({"A@S": (1 + 2 + 1 + 0) / 4, "B@S": (2 + 1 + 3 + 2 + 2) / 5})
 
 
-def test_choice_by_mase_prefers_the_combination_within_its_margin_and_covers_short_series():
+def test_choice_keeps_the_combination_unless_a_single_model_beats_it_in_every_window():
     metrics = pd.DataFrame({
-        "unique_id": ["A"] * 3 + ["B"] * 3 + ["C"] * 2,
-        "model": ["AutoETS", "SeasonalNaive", "Combination"] * 2 + ["AutoETS", "SeasonalNaive"],
-        "role": "selection", "fallback": [False, False, False, True, False, True, False, False],
-        "mase": [1.0, 1.2, 1.04, 0.5, 0.9, 0.8, 0.7, 0.7], "abs_error": 1.0,
+        "unique_id": ["A"] * 3 + ["B"] * 3 + ["C"] * 3 + ["F"] * 2,
+        "model": ["AutoETS", "SeasonalNaive", "Combination"] * 3 + ["AutoETS", "SeasonalNaive"],
+        "role": "selection", "windows": [3, 3, 3, 3, 3, 3, 1, 1, 1, 3, 3],
+        "beats_combination": [2, 0, 0, 3, 3, 0, 1, 0, 0, 0, 0],  # A: AutoETS lower on average, not in every window
+        "fallback": [False, False, False, True, False, False, False, False, False, False, False],
+        "mase": [0.9, 1.2, 1.0, 0.5, 0.6, 0.8, 0.5, 1.2, 1.0, 0.7, 0.7], "abs_error": 1.0,
     })
-    classes = pd.DataFrame({"unique_id": ["A", "B", "C", "D", "E"], "demand_class": "smooth", "seasons": "7",
-                            "periods": [400, 400, 400, 20, 1]})
+    classes = pd.DataFrame({"unique_id": ["A", "B", "C", "D", "E", "F"], "demand_class": "smooth", "seasons": "7", "closed_positions": "",
+                            "periods": [400, 400, 400, 20, 1, 400]})
     choice = choose_models(metrics, classes).set_index("unique_id")
-    assert choice.model.to_dict() == {"A": "AutoETS", "B": "AutoETS", "C": "SeasonalNaive", "D": "Naive",
-                                      "E": "HistoricAverage"}
-    assert choice.fallback.to_dict() == {"A": False, "B": True, "C": False, "D": False, "E": False}
+    assert choice.model.to_dict() == {"A": "Combination", "B": "AutoETS", "C": "Combination", "D": "Naive",
+                                      "E": "HistoricAverage", "F": "SeasonalNaive"}  # C: one window is no evidence
+    assert choice.fallback.to_dict() == {"A": False, "B": True, "C": False, "D": False, "E": False, "F": False}
     assert choice.selected_by.to_dict() == {"A": "backtest", "B": "backtest", "C": "backtest", "D": "short_history",
-                                            "E": "short_history"}
-    lenient = choose_models(metrics, classes, ForecastConfig(combination_margin=0.05)).set_index("unique_id")
-    assert lenient.model["A"] == "Combination" and lenient.model["B"] == "AutoETS"  # 1.04 <= 1.05; 0.8 > 0.525
+                                            "E": "short_history", "F": "backtest"}  # F: no combination, tie to the baseline
+
+
+def test_windows_beating_the_combination_are_counted_per_model():
+    folds = pd.DataFrame({
+        "unique_id": "A", "window": [2, 1, 2, 1], "role": "selection", "fallback": False, "y": 10.0,
+        "model": ["Combination", "Combination", "AutoETS", "AutoETS"], "forecast": [12.0, 11.0, 11.0, 13.0],
+    })
+    metrics = score_backtest(folds, pd.Series({"A": 1.0})).set_index("model")
+    assert metrics.beats_combination.to_dict() == {"AutoETS": 1, "Combination": 0}
 
 
 def poisson_series(count: int, days: int, seed: int = 3) -> pd.DataFrame:
@@ -303,7 +325,7 @@ def test_held_out_coverage_is_nominal_for_steady_and_noisy_series_alike():
 def test_intervals_around_the_forecast_are_ordered_and_clipped_at_zero():
     # p10 / p90 = p50 + the series' interval unit (4 for A, 1 for B) x the step's quantiles
     target = frame({"A@S": [0, 1, 2, 3, 4, 5, 6] * 2, "B@S": [0, 1, 2, 3, 4, 5, 6] * 2})
-    choice = pd.DataFrame({"unique_id": ["A@S", "B@S"], "demand_class": "smooth", "seasons": "",
+    choice = pd.DataFrame({"unique_id": ["A@S", "B@S"], "demand_class": "smooth", "seasons": "", "closed_positions": "",
                            "model": "Naive", "selected_by": "short_history", "fallback": False})
     table = pd.DataFrame({"step": [1, 2], "q_low": [-1.0, -2.0], "q_high": [0.5, 1.0]})
     published = forecast_series(target, choice, table, pd.Series({"A@S": 4.0, "B@S": 1.0}),
@@ -342,3 +364,17 @@ def test_spark_engine_gives_the_local_result(spark):
     local, distributed = (f.sort_values(["unique_id", "model", "ds"], ignore_index=True) for f in (local, distributed))
     pd.testing.assert_frame_equal(distributed[local.columns], local, check_exact=False, rtol=1e-5)
     assert local_cpu >= 0 and np.isnan(spark_cpu)  # the executors' CPU is not this process's
+
+
+def test_closed_hours_are_forecast_as_zero_in_the_backtest_and_the_forecast():
+    rng = np.random.default_rng(5)
+    hours = np.arange(24 * 14) % 24
+    target = frame({f"dep{i}@S": np.where(hours >= 6, rng.poisson(8, hours.size), 0) for i in range(2)}, freq="h")
+    config = ForecastConfig(freq="h", seasons=(24,), horizon=24, windows=2, models=("Theta",))
+    run = forecast_demand(target, config)
+    assert run.classes.closed_positions.tolist() == ["0,1,2,3,4,5"] * 2
+    night = run.folds[run.folds.ds.dt.hour < 6]
+    assert len(night) and (night.forecast == 0).all()
+    assert (run.folds.loc[run.folds.ds.dt.hour >= 6, "forecast"] > 0).all()
+    published = run.forecast.assign(hour=run.forecast.ds.dt.hour)
+    assert (published.loc[published.hour < 6, "p50"] == 0).all() and (published.loc[published.hour >= 6, "p50"] > 0).all()
