@@ -6,9 +6,11 @@ for hourly), the horizon in the series' own periods, how much history is fitted 
 rolling-origin windows are backtested. Daily store demand is the default definition.
 
 1. **Classify** each series by Syntetos-Boylan (ADI and CV² against 1.32 and 0.49: smooth, erratic,
-   intermittent, lumpy) and **plan** it: a season is used only if the shortest training part of the
-   backtest holds two full cycles of it, so short histories get the shorter seasons or non-seasonal
-   forms, never a seasonal naive they cannot support. ``windows`` is how many origins its length allows.
+   intermittent, lumpy), leaving out of the ADI the zeros at positions of the main cycle where the series
+   is closed (night hours, a shop's day off: forecast as 0, not as intermittent demand), and **plan** it:
+   a season is used only if the shortest training part of the backtest holds two full cycles of it, so
+   short histories get the shorter seasons or non-seasonal forms, never a seasonal naive they cannot
+   support. ``windows`` is how many origins its length allows.
 2. **Candidates** by class. Smooth and erratic series: ETS with trend and damping chosen by AICc
    (``AutoETS``; seasonal up to ``ets_max_season``, statsforecast's own limit, non-seasonal above),
    optimised dynamic Theta (``DynamicOptimizedTheta``, which tests and removes the season itself),

@@ -271,7 +271,8 @@ def train_model(records: pa.Table, api: DatabaseAPI, description: MatchingDescri
     used, skipped = [], []
     for choice in em_rules(plan, columns_of, n, description):
         try:
-            training.estimate_parameters_using_expectation_maximisation(choice["sql"])
+            training.estimate_parameters_using_expectation_maximisation(
+                choice["sql"], estimate_without_term_frequencies=not description.em_term_frequencies)
             used.append(choice["name"])
         except ValueError as error:  # EM collapsed on this block: its session is left out, and said so
             skipped.append(f"{choice['name']}: {str(error).splitlines()[0]}")

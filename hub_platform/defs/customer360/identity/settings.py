@@ -72,6 +72,7 @@ class MatchingDescription:
     u_seed: int
     u_num_chunks: int
     sessions_per_comparison: int
+    em_term_frequencies: bool
     calibration_pairs: int
     min_em_pairs: int
     one_record_per_person: tuple[str, ...]
@@ -109,6 +110,7 @@ def parse_description(document: Mapping[str, Any]) -> MatchingDescription:
             u_seed=int(training["u_seed"]),
             u_num_chunks=int(training["u_num_chunks"]),
             sessions_per_comparison=int(training["sessions_per_comparison"]),
+            em_term_frequencies=bool(training["em_term_frequencies"]),
             calibration_pairs=int(training["calibration_pairs"]),
             min_em_pairs=int(training["min_em_pairs"]),
             one_record_per_person=tuple(document["link"]["one_record_per_person"] or ()),
