@@ -83,8 +83,8 @@ SERIES_CLASS = _spec(
     "the candidate models.",
     allowed=(("demand_class", forecasting.DEMAND_CLASSES),),
     columns={
-        "closed_periods": "Periods at positions of the main cycle where the series is closed (no demand in 9 of 10 cycles "
-                          "the busiest position had demand in); left out of the ADI.",
+        "closed_periods": "Periods at positions of the main cycle where the series is closed (demand there in under a "
+                          "tenth as many cycles as at its busiest position); left out of the ADI and forecast as 0.",
         "adi": "Average demand interval: (periods - closed_periods) / demand_periods.",
         "cv2": "Squared coefficient of variation of non-zero demand.",
     },

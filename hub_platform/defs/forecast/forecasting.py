@@ -214,17 +214,18 @@ def classify_series(target: pd.DataFrame, config: ForecastConfig = ForecastConfi
     """Syntetos-Boylan demand class and backtest plan per series.
 
     ADI = open periods / periods with demand (infinite if none), open periods being those outside the
-    positions of the main cycle at which the series is closed (:func:`closed_positions`: departures at night, a
-    shop on Sundays; such zeros are a seasonal pattern, not intermittent demand); CV² = (population std / mean)² of the
-    non-zero demands (0 with fewer than two). ``periods`` counts the fitted history (at most
+    positions of the main cycle at which the series is closed (:func:`closed_positions`: departures at
+    night, a shop on Sundays; such zeros are a seasonal pattern, not intermittent demand); CV² =
+    (population std / mean)² of the non-zero demands (0 with fewer than two). ``periods`` counts the fitted history (at most
     ``config.history`` plus the backtest). ``seasons``: the usable seasons (comma-separated); ``windows``:
     the backtest origins the length allows (0: too short, forecast by the short-history rule).
     Output: unique_id, periods, demand_periods, closed_periods, closed_positions, adi, cv2, demand_class,
     seasons, windows.
     """
     ordered = target.sort_values(["unique_id", "ds"])
-    closed = closed_positions(ordered, config.seasons[0])
-    is_open = pd.Series(~is_closed(ordered["unique_id"], cycle_positions(ordered, config.seasons[0]), closed), index=ordered.index)
+    position = cycle_positions(ordered, config.seasons[0])
+    closed = closed_positions(ordered, position, config.seasons[0])
+    is_open = pd.Series(~is_closed(ordered["unique_id"], position, closed), index=ordered.index)
     demand = ordered["y"].where(ordered["y"] > 0).groupby(ordered["unique_id"])
     stats = pd.DataFrame({"periods": demand.size(), "demand_periods": demand.count(), "mean": demand.mean(),
                           "std": demand.std(ddof=0), "open": is_open.groupby(ordered["unique_id"]).sum()})
@@ -252,8 +253,8 @@ def cycle_positions(ordered: pd.DataFrame, season: int) -> pd.Series:
     return ordered.groupby("unique_id").cumcount() % max(season, 1)
 
 
-def closed_positions(ordered: pd.DataFrame, season: int) -> pd.Series:
-    """Per series, the positions of the main cycle (:func:`cycle_positions`) at which it is closed, as
+def closed_positions(ordered: pd.DataFrame, position: pd.Series, season: int) -> pd.Series:
+    """Per series, the positions of the main cycle (``position``, :func:`cycle_positions`) at which it is closed, as
     comma-separated text ("" if none): hours a departure board is empty, a shop's day off.
 
     A position is closed when demand occurred there in less than ``CLOSED_POSITION_SHARE`` of the cycles the
@@ -264,7 +265,7 @@ def closed_positions(ordered: pd.DataFrame, season: int) -> pd.Series:
     closed = pd.Series("", index=pd.Index(series.unique(), name="unique_id"), name="closed_positions")
     if season <= 1:
         return closed
-    rate = (ordered["y"] > 0).groupby([series, cycle_positions(ordered, season)]).mean().rename_axis(["unique_id", "position"])
+    rate = (ordered["y"] > 0).groupby([series, position]).mean().rename_axis(["unique_id", "position"])
     busiest = rate.groupby(level=0).transform("max")
     cycles = rate.index.get_level_values(0).map(series.value_counts() // season).to_numpy()
     shut = rate[(rate < CLOSED_POSITION_SHARE * busiest) & (busiest >= 0.5) & (cycles >= CYCLES_TO_JUDGE_CLOSING)]
@@ -596,8 +597,8 @@ def forecast_series(target: pd.DataFrame, choice: pd.DataFrame, intervals: pd.Da
     Backtested series: the candidates of their group are fitted on the latest ``history`` periods and the
     chosen one kept (a failed fit falls back to the baseline, flagged). Short series: the naive or the
     historic average. Closed positions of the main cycle (``closed_positions``) get 0. p10/p90: p50 plus
-    each series' interval unit (:func:`interval_units`) times the step's quantiles in ``intervals``. Output: unique_id, product_id, location_id, ds, step, model, fallback,
-    p10, p50, p90.
+    each series' interval unit (:func:`interval_units`) times the step's quantiles in ``intervals``.
+    Output: unique_id, product_id, location_id, ds, step, model, fallback, p10, p50, p90.
     """
     ordered = target.sort_values(["unique_id", "ds"])
     if config.history:
