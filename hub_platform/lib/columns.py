@@ -29,6 +29,8 @@ SHARED: dict[str, str] = {
     "grain": "What one series is: product and location, or location only.",
     "freq": "The series' frequency: D (days), W-SUN (weeks ending Sunday) or h (hours).",
     "seasons": "The seasonal periods the series can support (two full cycles in its shortest training window).",
+    "closed_positions": "Positions of the main cycle (counted from the series' first period) at which the series is closed: "
+                        "left out of its ADI and forecast as 0 (comma-separated; empty if none).",
     "horizon": "Periods forecast ahead, in the series' own frequency.",
     "history": "Periods of history fitted at most.",
     "windows": "Rolling backtest windows.",
