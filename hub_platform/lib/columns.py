@@ -183,6 +183,7 @@ SHARED: dict[str, str] = {
     "email_key": "Match key: the e-mail folded for comparison. Personal data.",
     "street_key": "Match key: the street folded for comparison. Personal data.",
     "first_name_canonical": "Match key: the folded given name with nicknames resolved (Bob -> robert). Personal data.",
+    "email_mailbox": "Match key: the e-mail's mailbox name (before the @). Personal data.",
     "email_digits": "Match key: the digits of the e-mail's local part. Personal data.",
     "record_count": "Number of source records joined into the customer.",
     "first_seen": "When a source first recorded the customer (UTC).",

@@ -2,8 +2,8 @@
 
 Classification comes from the source contracts (``pii: true``) and follows a column by its name
 through the zones: the forms derived from a PII column (DERIVED_SUFFIXES: the clean zone's
-``<column>_key`` and ``<column>_original``, person records' ``first_name_canonical`` and
-``email_digits``) are the same data, and downstream tables keep the names (a golden record's
+``<column>_key`` and ``<column>_original``, person records' ``first_name_canonical``,
+``email_mailbox`` and ``email_digits``) are the same data, and downstream tables keep the names (a golden record's
 ``email`` is the contracts' ``email``). The same classification tags columns in the UI, drives
 masking on the query path and keeps personal data out of metadata (:func:`redact_columns`).
 
@@ -52,7 +52,7 @@ HASH_KEY_VARIABLE = "HUB_PII_HASH_KEY"
 MASKED_ZONE = "masked"
 # <pii column><suffix> is personal data too: clean-zone match keys and originals, identity resolution's
 # nickname-resolved names and e-mail digits (defs/customer360/identity/records.py)
-DERIVED_SUFFIXES = ("_key", "_original", "_canonical", "_digits")
+DERIVED_SUFFIXES = ("_key", "_original", "_canonical", "_mailbox", "_digits")
 
 
 class AccessDenied(PermissionError):

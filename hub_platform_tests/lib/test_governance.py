@@ -45,8 +45,8 @@ def lake(tmp_path, monkeypatch):
 
 def test_pii_is_classified_from_the_contracts_with_the_forms_derived_from_it():
     assert pii_columns(["email", "email_key", "first_name_original", "country", "customer_id", "dob",
-                        "first_name_canonical", "email_digits", "emails_opened", "email_record_id"]) == {
-        "email", "email_key", "first_name_original", "dob", "first_name_canonical", "email_digits"}
+                        "first_name_canonical", "email_mailbox", "email_digits", "emails_opened", "email_record_id"]) == {
+        "email", "email_key", "first_name_original", "dob", "first_name_canonical", "email_mailbox", "email_digits"}
 
 
 def test_an_analyst_cannot_read_a_raw_email_through_the_query_path(lake):

@@ -13,9 +13,11 @@ null where a source lacks the role, plus one column for every other role any per
 
 Matching reads one column per role (MATCH_COLUMN): the clean zone's folded key where it made one
 (``first_name_key``...), else the value folded the same way here; ``national_id`` is upper-cased with
-separators dropped. Two more are derived: ``first_name_canonical``, the folded given name with
-nicknames resolved from the settings' table, and ``email_digits``, the digits of the mailbox name
-('' when it has none), which tell namesakes' addresses apart (anna.smith12 and anna.smith71).
+separators dropped. Three more are derived: ``first_name_canonical``, the folded given name with
+nicknames resolved from the settings' table; ``email_mailbox``, the e-mail's mailbox name (before the
+@), derived once here rather than by a regular expression in every compared pair; and
+``email_digits``, the digits of the mailbox name ('' when it has none), which tell namesakes'
+addresses apart (anna.smith12 and anna.smith71).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ RECORD_SCHEMA = pa.schema([
     ("last_name_key", pa.string()),
     ("email", pa.string()),
     ("email_key", pa.string()),
+    ("email_mailbox", pa.string()),
     ("email_digits", pa.string()),
     ("phone", pa.string()),
     ("dob", pa.date32()),
@@ -177,7 +180,9 @@ def _records_of_source(rows: pd.DataFrame, contract: Contract, nicknames: Mappin
             out[match] = _match_value(rows, column, role)
     first = out["first_name_key"]
     out["first_name_canonical"] = first.map(lambda name: nicknames.get(name, name) if isinstance(name, str) else None)
-    out["email_digits"] = out["email_key"].astype("string").str.split("@").str[0].str.replace(r"\D", "", regex=True)
+    mailbox = out["email_key"].astype("string").str.split("@").str[0]
+    out["email_mailbox"] = mailbox.replace("", pd.NA)
+    out["email_digits"] = mailbox.str.replace(r"\D", "", regex=True)
     out["observed_at"] = _observed_at(rows, contract)
     consent = next((c for c in CONSENT_COLUMNS if c in rows.columns), None)
     out["consent"] = rows[consent] if consent else None

@@ -311,7 +311,7 @@ def _name_comparison(column: str, label: str, crossed: str | None, canonical: st
 
 def _email_comparison() -> ComparisonCreator:
     """EmailComparison's levels; the fuzzy ones need equal digits (anna.smith12 vs anna.smith71 are two people)."""
-    mailbox = _local_part("email_key")
+    mailbox = "email_mailbox"  # the mailbox name, derived in person records
     same_digits = cll.ExactMatchLevel("email_digits")
     return cl.CustomComparison([
         cll.NullLevel("email_key"),
@@ -459,7 +459,7 @@ def input_columns(plan: Plan) -> list[str]:
     """The record columns Splink needs for the plan: matching columns, their derived helpers, source."""
     extra = {CANONICAL} if GIVEN in plan.present else set()
     if "email_key" in plan.present:
-        extra.add("email_digits")
+        extra |= {"email_mailbox", "email_digits"}
     return sorted(plan.present | extra | {"source"})
 
 
