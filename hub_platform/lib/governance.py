@@ -51,7 +51,7 @@ CONSENT_COLUMN = "marketing_consent"
 HASH_KEY_VARIABLE = "HUB_PII_HASH_KEY"
 MASKED_ZONE = "masked"
 # <pii column><suffix> is personal data too: clean-zone match keys and originals, identity resolution's
-# nickname-resolved names and e-mail digits (defs/customer360/identity/records.py)
+# nickname-resolved names, e-mail mailbox names and digits (defs/customer360/identity/records.py)
 DERIVED_SUFFIXES = ("_key", "_original", "_canonical", "_mailbox", "_digits")
 
 
