@@ -61,6 +61,7 @@ Backend = Dialect  # a backend is named by the SQL dialect it speaks
 SPLINK_LOG_LEVEL = logging.WARNING  # Splink logs every training step at INFO; runs keep their own metadata
 CALIBRATION_FLOOR_BITS = -10.0  # pairs scored for the prior and threshold: down to this sum of Bayes factors
 MAX_PRIOR = 0.5
+AGREEMENT_PATTERN_COUNTS = "__splink__agreement_pattern_counts"  # Splink's name for EM's input table
 
 
 def linkage_api(backend: Backend = "spark", spark=None) -> DatabaseAPI:
@@ -70,10 +71,23 @@ def linkage_api(backend: Backend = "spark", spark=None) -> DatabaseAPI:
 
         spark = spark if spark is not None else spark_session()
         require_classic(spark, "identity resolution (Splink)")
-        return SparkAPI(spark_session=spark)
+        return HubSparkAPI(spark_session=spark)
     if backend == "duckdb":
         return DuckDBAPI()
     raise ValueError(f"unknown backend {backend!r}; use 'spark' or 'duckdb'")
+
+
+class HubSparkAPI(SparkAPI):
+    """Splink's Spark API, with EM's agreement-pattern counts materialized once per training session.
+
+    Splink 5.0 computes those counts (a few thousand rows) as a lazy view over the session's comparison
+    vectors, so every EM iteration on Spark re-scanned and re-grouped millions of pairs; DuckDB holds the
+    table. A local checkpoint (the executors' block store, as the registered records) makes each
+    iteration a query over the counts alone. Overrides a private hook of the pinned Splink version."""
+
+    def _break_lineage_and_repartition(self, spark_df, templated_name, physical_name):
+        spark_df = super()._break_lineage_and_repartition(spark_df, templated_name, physical_name)
+        return spark_df.localCheckpoint() if templated_name == AGREEMENT_PATTERN_COUNTS else spark_df
 
 
 def _dialect(api: DatabaseAPI) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import shutil
 
 import duckdb
 import numpy as np
@@ -17,6 +18,7 @@ import pytest
 from hub_platform.defs.customer360.identity.clusters import assign_customer_ids, cluster_records
 from hub_platform.defs.customer360.identity.evaluation import evaluate
 from hub_platform.defs.customer360.identity.model import (
+    AGREEMENT_PATTERN_COUNTS,
     calibration_settings,
     choose_threshold,
     derive_prior,
@@ -194,6 +196,16 @@ def test_spark_scores_and_clusters_like_duckdb_with_the_same_model(people, duckd
     clusters = cluster_records(records["record_id"], pa.Table.from_pandas(on_spark), duckdb_model.threshold, api)
     assignment, _ = assign_customer_ids(clusters)
     _check_resolution(assignment, records, truth, households)
+
+
+@pytest.mark.spark
+def test_spark_holds_em_agreement_pattern_counts_instead_of_rescanning_the_pairs_each_iteration(spark, tmp_path):
+    vectors = tmp_path / "comparison_vectors"
+    spark.range(10).selectExpr("id % 2 as gamma_name").write.parquet(str(vectors))
+    counts = spark.read.parquet(str(vectors)).groupBy("gamma_name").count()
+    held = linkage_api("spark", spark)._break_lineage_and_repartition(counts, AGREEMENT_PATTERN_COUNTS, "counts_1")
+    shutil.rmtree(vectors)  # a lazy view would have to read these files again
+    assert sorted(row["count"] for row in held.collect()) == [5, 5]
 
 
 @pytest.mark.slow
