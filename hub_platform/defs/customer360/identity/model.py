@@ -43,6 +43,7 @@ from splink.internals.splink_dataframe import SplinkDataFrame
 
 from hub_platform.defs.customer360.identity.records import match_columns
 from hub_platform.defs.customer360.identity.settings import (
+    CANONICAL,
     GIVEN,
     Dialect,
     MatchingDescription,
@@ -182,7 +183,7 @@ def em_rules(plan: Plan, columns_of: dict[str, set[str]], records: int, descript
     for choice in kept:
         blocked = {c for c in plan.present if f"l.{c} " in choice["sql"] or f"(l.{c})" in choice["sql"]}
         if GIVEN in blocked:
-            blocked.add("first_name_canonical")
+            blocked.add(CANONICAL)
         trains = [c for c, n in sessions.items() if n < description.sessions_per_comparison and not columns_of[c] & blocked]
         if trains:
             chosen.append(choice)

@@ -52,6 +52,7 @@ Dialect = Literal["spark", "duckdb"]
 DIALECTS: tuple[Dialect, ...] = ("spark", "duckdb")
 _LOCAL_PART = "^[^@]+"  # the mailbox name of an e-mail address
 GIVEN, SURNAME, CANONICAL = "first_name_key", "last_name_key", "first_name_canonical"
+MAILBOX, DIGITS = "email_mailbox", "email_digits"  # derived from email_key in person records
 HOUSEHOLD_ROLES = ("phone", "street", "postcode", "city")
 IDENTIFIER_ROLES = ("national_id", "email", "phone")
 
@@ -311,14 +312,13 @@ def _name_comparison(column: str, label: str, crossed: str | None, canonical: st
 
 def _email_comparison() -> ComparisonCreator:
     """EmailComparison's levels; the fuzzy ones need equal digits (anna.smith12 vs anna.smith71 are two people)."""
-    mailbox = "email_mailbox"  # the mailbox name, derived in person records
-    same_digits = cll.ExactMatchLevel("email_digits")
+    same_digits = cll.ExactMatchLevel(DIGITS)
     return cl.CustomComparison([
         cll.NullLevel("email_key"),
         cll.ExactMatchLevel("email_key", term_frequency_adjustments=True),
-        cll.ExactMatchLevel(mailbox).configure(label_for_charts="same mailbox name, other domain"),
+        cll.ExactMatchLevel(MAILBOX).configure(label_for_charts="same mailbox name, other domain"),
         cll.And(cll.JaroWinklerLevel("email_key", 0.88), same_digits).configure(label_for_charts="similar address, same digits"),
-        cll.And(cll.JaroWinklerLevel(mailbox, 0.88), same_digits).configure(label_for_charts="similar mailbox name, same digits"),
+        cll.And(cll.JaroWinklerLevel(MAILBOX, 0.88), same_digits).configure(label_for_charts="similar mailbox name, same digits"),
         cll.ElseLevel(),
     ], output_column_name="email", comparison_description="e-mail: exact (TF), same mailbox, similar with equal digits")
 
@@ -459,7 +459,7 @@ def input_columns(plan: Plan) -> list[str]:
     """The record columns Splink needs for the plan: matching columns, their derived helpers, source."""
     extra = {CANONICAL} if GIVEN in plan.present else set()
     if "email_key" in plan.present:
-        extra |= {"email_mailbox", "email_digits"}
+        extra |= {MAILBOX, DIGITS}
     return sorted(plan.present | extra | {"source"})
 
 
