@@ -22,6 +22,8 @@ from hub_platform.defs.customer360.identity.model import (
     calibration_settings,
     choose_threshold,
     derive_prior,
+    em_rules,
+    held_by_source,
     joined_by_sql,
     linkage_api,
     model_for_dialect,
@@ -31,7 +33,7 @@ from hub_platform.defs.customer360.identity.model import (
     probabilities,
     train_model,
 )
-from hub_platform.defs.customer360.identity.settings import Rule, default_description
+from hub_platform.defs.customer360.identity.settings import Plan, Rule, default_description
 from hub_platform_tests.defs.customer360.identity.generated import generated_people
 
 
@@ -53,12 +55,35 @@ def test_the_prior_is_the_fixed_point_of_rule_pairs_over_their_derived_recall():
     assert recall == pytest.approx(0.5, abs=1e-3) and prior == pytest.approx(0.004, rel=1e-3)
 
 
-def test_the_threshold_is_the_lowest_grid_value_with_the_expected_precision():
-    p = np.array([0.999] * 98 + [0.6, 0.55])
-    threshold, expected, reason = choose_threshold(p, (0.5, 0.7, 0.9), target=0.995)  # at 0.5 the mean is 0.9905
-    assert threshold == 0.7 and expected == pytest.approx(0.999) and "0.995" in reason
+def test_the_threshold_is_where_every_band_of_pairs_above_it_is_as_sure_as_the_target():
+    p = np.array([0.9999] * 990 + [0.75] * 10 + [0.93])  # the mean at 0.7 is 0.9975: a doubtful band hidden in it
+    threshold, expected, reason = choose_threshold(p, (0.5, 0.7, 0.9, 0.95, 0.99), target=0.99)
+    assert threshold == 0.95 and expected == pytest.approx(0.9999) and "below it, 1 pair between 0.9 and 0.95 average 0.9300" in reason
+    sure = np.array([0.9999] * 50 + [0.995])  # nothing scored between 0.5 and 0.99: the empty bands pass
+    assert choose_threshold(sure, (0.5, 0.7, 0.9, 0.99), 0.99)[0] == 0.5
     assert choose_threshold(np.array([0.6]), (0.5, 0.9), 0.99)[0] == 0.9  # none reaches it: the highest, said so
     assert probabilities(np.array([0.0]), 0.5)[0] == pytest.approx(0.5)
+
+
+def test_em_trains_each_comparison_for_every_source_that_holds_it_not_only_for_the_dob_sessions():
+    records = pa.table({"source": ["calls"] * 60 + ["crm"] * 60, "dob": [None] * 60 + ["1980-01-01"] * 60,
+                        "email_key": ["a@x"] * 120, "postcode": ["AB1"] * 120})
+    held = held_by_source(records, {"dob", "email_key", "postcode"}, minimum=50)
+    assert held == {"calls": {"email_key", "postcode"}, "crm": {"dob", "email_key", "postcode"}}
+    plan = Plan(match_columns={"dob": "dob", "email_key": "email", "postcode": "postcode"},
+                blocking=[{"name": column, "sql": f"l.{column} = r.{column}", "pairs": pairs, "kept": True, "why": ""}
+                          for column, pairs in (("dob", 100), ("postcode", 200), ("email_key", 500))],
+                deterministic=[], link_type="dedupe_only", one_record_per_person=[], fingerprint="")
+    columns_of = {"dob": {"dob"}, "email": {"email_key"}, "contact": {"postcode"}}
+    description = dataclasses.replace(default_description(), sessions_per_comparison=1)
+    # the dob and postcode sessions train every comparison once for crm; the calls' records never take part in
+    # the dob session, so their contact comparison needs the e-mail one
+    assert [r["name"] for r in em_rules(plan, columns_of, {"crm": held["crm"]}, description, minimum=50)] == ["dob", "postcode"]
+    assert [r["name"] for r in em_rules(plan, columns_of, held, description, minimum=50)] == ["dob", "postcode", "email_key"]
+    small = pa.table({"source": ["kiosk"] * 5, "dob": ["1980-01-01"] * 5, "email_key": [None] * 4 + ["a@x"]})
+    assert held_by_source(small, {"dob", "email_key"}, minimum=50) == {"kiosk": {"dob"}}  # all of a small source counts
+    # a comparison no source holds enough of is still trained, by any session not blocking on it
+    assert [r["name"] for r in em_rules(plan, {"email": {"email_key"}}, {"crm": {"dob"}}, description, minimum=50)] == ["dob"]
 
 
 def test_rules_are_evaluated_on_scored_pairs_straight_and_swapped_in_sql():

@@ -108,6 +108,28 @@ def test_a_plan_renders_in_each_dialects_sql_with_swapped_names_dob_levels_and_t
         splink_settings(plan, "sqlite")
 
 
+def test_agreeing_on_a_postcode_where_one_side_has_no_street_is_its_own_contact_level():
+    """Ranked levels: "same postcode" alone means the streets differ, which must not be said of a source
+    that records no street (a call centre's postcode against the CRM's full address)."""
+    import duckdb
+
+    contact = next(c for c in generated_comparisons({"phone", "street_key", "postcode", "city_key"})
+                   if c.create_output_column_name() == "contact").get_comparison("duckdb").as_dict()
+    pairs = pd.DataFrame({"phone_l": [None, None, None, None], "phone_r": [None, None, None, None],
+                          "street_key_l": [None, "1 high st", "1 high st", None], "street_key_r": ["1 high st", "2 low rd", "1 high st", None],
+                          "postcode_l": ["AB1", "AB1", "AB1", None], "postcode_r": ["AB1", "AB1", "AB1", "ZZ9"],
+                          "city_key_l": ["york", "york", "york", "york"], "city_key_r": ["york", "york", "york", "york"]})
+    database = duckdb.connect()
+    database.register("pairs", pairs)
+    cases = " ".join(f"when {lv['sql_condition']} then '{lv['label_for_charts']}'"
+                     for lv in contact["comparison_levels"] if lv["sql_condition"] != "ELSE")
+    labels = database.sql(f"select case {cases} else 'else' end as level from pairs").df()["level"].tolist()
+    assert labels == ["same postcode, no street to compare", "same postcode", "same street and postcode",
+                      "same city, no street or postcode to compare"]
+    assert not any("no street" in lv["label_for_charts"] for c in generated_comparisons({"postcode", "phone"})
+                   for lv in c.get_comparison("duckdb").as_dict()["comparison_levels"])  # nothing finer to miss
+
+
 @pytest.mark.parametrize("dialect", ["spark", "duckdb"])
 def test_every_generated_level_compares_columns_in_each_dialect(dialect):
     """A condition that names no column is constant on that backend (Spark SQL reads "a_l" as a string)."""
