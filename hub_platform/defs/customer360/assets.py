@@ -40,8 +40,9 @@ OWNER = "team:customer-data"
 PROFILE_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(days=3), warn_window=timedelta(days=1))
 SPARK = frozenset({"spark", "splink", "delta"})
 # pairwise F1 against the ground truth below which identity resolution is failing. The small sample (631
-# records, namesakes of one household the truth separates and no field tells apart) scores 0.965 on both
-# backends; 0.97 passed before only because Spark's swapped-names level never fired (a bug, now fixed)
+# records, namesakes of one household the truth separates and no field tells apart) scored 0.965 on both
+# backends, 0.989 on DuckDB (precision 0.979) since the contact levels for a missing street and the band
+# threshold; 0.97 passed before only because Spark's swapped-names level never fired (a bug, now fixed)
 MIN_PAIRWISE_F1 = 0.96
 # precision from stewards' labels below which the gate fails (the threshold's own promise)
 MIN_LABELLED_PRECISION = 0.99
