@@ -199,10 +199,11 @@ def em_rules(plan: Plan, columns_of: dict[str, set[str]], held: dict[str, set[st
                   key=lambda b: b["pairs"] or 0)
     for choice in kept:
         blocked = {c for c in plan.present if f"l.{c} " in choice["sql"] or f"(l.{c})" in choice["sql"]}
+        taking_part = {source for source, has in held.items() if blocked <= has}
         if GIVEN in blocked:
             blocked.add(CANONICAL)
         trains = [(c, source) for (c, source), n in sessions.items() if n < description.sessions_per_comparison
-                  and not columns_of[c] & blocked and (source is None or blocked & plan.present <= held[source])]
+                  and not columns_of[c] & blocked and (source is None or source in taking_part)]
         if trains:
             chosen.append(choice)
             for key in trains:
@@ -257,17 +258,17 @@ def choose_threshold(p: np.ndarray, grid: tuple[float, ...], target: float, ever
             stopped = (low, high, len(band), float(band.mean()))
             break
         chosen = low
-    if chosen is None or not len(p):
-        accepted = p[p >= grid[-1]]
-        expected = float(accepted.mean()) if len(accepted) else float("nan")
-        return grid[-1], expected, f"no grid value's pairs reach a match probability of {target} on average; the highest ({grid[-1]}) is used"
-    accepted = p[p >= chosen]
+    none_reach = chosen is None or not len(p)
+    threshold = grid[-1] if none_reach else chosen
+    accepted = p[p >= threshold]
     expected = float(accepted.mean()) if len(accepted) else float("nan")
+    if none_reach:
+        return threshold, expected, f"no grid value's pairs reach a match probability of {target} on average; the highest ({threshold}) is used"
     below = ""
     if stopped:
         low, high, count, mean = stopped
         below = f"; below it, {count * every:,} pair{'s' if count * every != 1 else ''} between {low} and {high} average {mean:.4f}"
-    return chosen, expected, (
+    return threshold, expected, (
         f"lowest of {list(grid)} from which every band of pairs between grid values has a mean match probability "
         f">= {target}: {len(accepted) * every:,} accepted pairs, expected precision {expected:.4f}, about "
         f"{float((1 - accepted).sum()) * every:.1f} false matches{below}{sampled}")

@@ -342,12 +342,11 @@ def _contact_comparison(present: set[str]) -> ComparisonCreator:
     if "phone" in present:
         levels.append(cll.DamerauLevenshteinLevel("phone", 1).configure(label_for_charts="phone one digit apart"))
     if "postcode" in present:
-        levels += _agreement_where_finer_unknown("postcode", "street", [c for c in ("street_key",) if c in present])
+        levels += _agreement_where_finer_unknown("postcode", ("street_key",), present)
         levels.append(cll.ExactMatchLevel("postcode", term_frequency_adjustments=True).configure(label_for_charts="same postcode"))
         levels.append(cll.DamerauLevenshteinLevel("postcode", 1).configure(label_for_charts="postcode one character apart"))
     if "city_key" in present:
-        levels += _agreement_where_finer_unknown("city_key", "street or postcode",
-                                                 [c for c in ("street_key", "postcode") if c in present])
+        levels += _agreement_where_finer_unknown("city_key", ("street_key", "postcode"), present)
         levels.append(cll.ExactMatchLevel("city_key", term_frequency_adjustments=True).configure(label_for_charts="same city"))
         levels.append(cll.JaroWinklerLevel("city_key", 0.9).configure(label_for_charts="similar city"))
     levels.append(cll.ElseLevel())
@@ -355,17 +354,19 @@ def _contact_comparison(present: set[str]) -> ComparisonCreator:
                                comparison_description="phone and address together: a household shares them")
 
 
-def _agreement_where_finer_unknown(column: str, finer_label: str, finer: list[str]) -> list[ComparisonLevelCreator]:
-    """A level for agreeing on ``column`` where every finer address field is missing on one side, before the
-    plain agreement. Contact levels are ranked (the best agreement wins), so "same postcode" alone would
-    otherwise mean "the streets differ" for every pair a source without streets takes part in: EM learns it
-    as evidence against a match (a call centre's record, postcode only, against the same person's CRM
-    record: -7.6 on the large sample, 1,950 true pairs lost below the threshold)."""
-    if not finer:
+def _agreement_where_finer_unknown(column: str, finer: tuple[str, ...], present: set[str]) -> list[ComparisonLevelCreator]:
+    """A level for agreeing on ``column`` where every finer address field present is missing on one side,
+    before the plain agreement. Contact levels are ranked (the best agreement wins), so "same postcode" alone
+    would otherwise mean "the streets differ" for every pair a source without streets takes part in: EM
+    learns it as evidence against a match (a call centre's record, postcode only, against the same person's
+    CRM record: -7.6 on the large sample, 1,950 true pairs lost below the threshold)."""
+    compared = [c for c in finer if c in present]
+    if not compared:
         return []
-    return [cll.And(cll.ExactMatchLevel(column), *[cll.NullLevel(c) for c in finer])
+    missing = " or ".join(c.removesuffix("_key") for c in compared)
+    return [cll.And(cll.ExactMatchLevel(column), *[cll.NullLevel(c) for c in compared])
             .configure(tf_adjustment_column=column, tf_adjustment_weight=1.0,
-                       label_for_charts=f"same {column.removesuffix('_key')}, no {finer_label} to compare")]
+                       label_for_charts=f"same {column.removesuffix('_key')}, no {missing} to compare")]
 
 
 def generated_comparisons(present: set[str]) -> list[ComparisonCreator]:
